@@ -1,0 +1,286 @@
+"""Optimisers: turn gradients into weight updates.
+
+Each optimiser is built on ``model.parameters()`` and updates them in place with
+``step()``. Update rules and hyper-parameter names follow PyTorch's documentation.
+The parameters are gathered into one flat buffer (:class:`FlatParameters`), so a step
+is a few whole-buffer NumPy passes, however many layers the network has.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from .parameter import FlatParameters, Parameter
+from .validation import resolve
+
+
+class Optimizer:
+    """Base class: holds the learning rate ``lr`` and the flat parameter buffers.
+
+    ``max_grad_norm`` clips the global gradient norm ‖g‖₂ to that value before the update.
+    """
+
+    def __init__(
+        self, parameters: Iterable[Parameter], lr: float, max_grad_norm: float | None = None
+    ) -> None:
+        _check_positive("lr", lr)
+        if max_grad_norm is not None:
+            _check_positive("max_grad_norm", max_grad_norm)
+        self.flat = FlatParameters(list(parameters))
+        self.lr = float(lr)
+        self.max_grad_norm = max_grad_norm
+        self.step_count = 0
+        self.scratch = np.empty_like(self.flat.values)
+
+    def zero_grad(self) -> None:
+        self.flat.grads.fill(0)
+
+    def step(self) -> None:
+        """Apply one update using the gradients now in ``parameter.grad``."""
+        self.step_count += 1
+        gradient = self.flat.grads
+        if self.max_grad_norm is not None:
+            norm = float(np.sqrt(np.dot(gradient, gradient)))
+            if norm > self.max_grad_norm:
+                gradient *= self.max_grad_norm / norm  # g ← g · c / ‖g‖
+        self.update(self.flat.values, gradient)
+
+    def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Arrays to save in a checkpoint so training resumes exactly."""
+        return {}
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "max_grad_norm": self.max_grad_norm}
+
+    def load_state(self, arrays: dict[str, np.ndarray], step_count: int) -> None:
+        for name, array in arrays.items():
+            target = getattr(self, name)
+            if target.shape != array.shape:
+                raise ValueError(
+                    f"optimiser state {name!r} has shape {array.shape}, expected {target.shape}: "
+                    "the checkpoint belongs to a different architecture"
+                )
+            target[...] = array
+        self.step_count = int(step_count)
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({settings})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum and weight decay.
+
+    g ← g + λθ;  b ← μb + (1 − τ)g (b = g on the first step);
+    g ← g + μb if nesterov else b;  θ ← θ − lr·g
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        max_grad_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, lr, max_grad_norm)
+        _check_fraction("momentum", momentum)
+        _check_non_negative("weight_decay", weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("nesterov momentum needs momentum > 0 and dampening = 0")
+        self.momentum, self.dampening = float(momentum), float(dampening)
+        self.nesterov, self.weight_decay = bool(nesterov), float(weight_decay)
+        self.velocity = np.zeros_like(self.flat.values)
+
+    def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
+        if self.weight_decay:
+            gradient += self.weight_decay * values  # g ← g + λθ
+        if self.momentum:
+            if self.step_count == 1:
+                self.velocity[...] = gradient  # b₁ = g
+            else:
+                self.velocity *= self.momentum  # b ← μb + (1 − τ)g
+                self.velocity += (1 - self.dampening) * gradient
+            if self.nesterov:
+                gradient += self.momentum * self.velocity  # g ← g + μb
+            else:
+                gradient = self.velocity
+        np.multiply(gradient, self.lr, out=self.scratch)
+        values -= self.scratch  # θ ← θ − lr·g
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"velocity": self.velocity}
+
+    def hyperparameters(self) -> dict:
+        return super().hyperparameters() | {
+            "momentum": self.momentum, "dampening": self.dampening,
+            "nesterov": self.nesterov, "weight_decay": self.weight_decay,
+        }
+
+
+class RMSProp(Optimizer):
+    """RMSProp (Hinton): scale each step by a running root-mean-square of the gradient.
+
+    v ← αv + (1 − α)g²;  θ ← θ − lr·g / (√v + ε)
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        max_grad_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, lr, max_grad_norm)
+        _check_fraction("alpha", alpha)
+        _check_positive("eps", eps)
+        _check_non_negative("weight_decay", weight_decay)
+        self.alpha, self.eps, self.weight_decay = float(alpha), float(eps), float(weight_decay)
+        self.square_average = np.zeros_like(self.flat.values)
+
+    def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
+        if self.weight_decay:
+            gradient += self.weight_decay * values  # g ← g + λθ
+        scratch = self.scratch
+        np.multiply(gradient, gradient, out=scratch)
+        scratch *= 1 - self.alpha
+        self.square_average *= self.alpha
+        self.square_average += scratch  # v ← αv + (1 − α)g²
+        np.sqrt(self.square_average, out=scratch)
+        scratch += self.eps
+        np.divide(gradient, scratch, out=scratch)
+        scratch *= self.lr
+        values -= scratch  # θ ← θ − lr·g / (√v + ε)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"square_average": self.square_average}
+
+    def hyperparameters(self) -> dict:
+        return super().hyperparameters() | {
+            "alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay,
+        }
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias correction.
+
+    m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+    θ ← θ − lr·m̂ / (√v̂ + ε), with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ).
+    ``weight_decay`` adds λθ to the gradient (L2); for decoupled decay use :class:`AdamW`.
+    """
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        max_grad_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, lr, max_grad_norm)
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+        for index, beta in enumerate(betas, start=1):
+            _check_fraction(f"beta{index}", beta)
+        _check_positive("eps", eps)
+        _check_non_negative("weight_decay", weight_decay)
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.first_moment = np.zeros_like(self.flat.values)
+        self.second_moment = np.zeros_like(self.flat.values)
+
+    def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
+        if self.weight_decay:
+            gradient += self.weight_decay * values  # g ← g + λθ
+        self.adam_step(values, gradient)
+
+    def adam_step(self, values: np.ndarray, gradient: np.ndarray) -> None:
+        beta1, beta2 = self.betas
+        scratch = self.scratch
+        self.first_moment *= beta1
+        np.multiply(gradient, 1 - beta1, out=scratch)
+        self.first_moment += scratch  # m ← β₁m + (1 − β₁)g
+        self.second_moment *= beta2
+        np.multiply(gradient, gradient, out=scratch)
+        scratch *= 1 - beta2
+        self.second_moment += scratch  # v ← β₂v + (1 − β₂)g²
+        # θ ← θ − lr·m̂/(√v̂ + ε), folding both bias corrections into two scalars
+        step_size = self.lr / (1 - beta1**self.step_count)
+        root_correction = math.sqrt(1 - beta2**self.step_count)
+        np.sqrt(self.second_moment, out=scratch)
+        scratch *= 1 / root_correction
+        scratch += self.eps
+        np.divide(self.first_moment, scratch, out=scratch)
+        scratch *= step_size
+        values -= scratch
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"first_moment": self.first_moment, "second_moment": self.second_moment}
+
+    def hyperparameters(self) -> dict:
+        return super().hyperparameters() | {
+            "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay,
+        }
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019):
+    θ ← θ − lr·λθ, then the Adam step on the undecayed gradient."""
+
+    def __init__(
+        self,
+        parameters: Iterable[Parameter],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+        max_grad_norm: float | None = None,
+    ) -> None:
+        super().__init__(parameters, lr, betas, eps, weight_decay, max_grad_norm)
+
+    def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
+        values *= 1 - self.lr * self.weight_decay  # θ ← θ(1 − lr·λ)
+        self.adam_step(values, gradient)
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number; got {value!r}")
+
+
+def _check_non_negative(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float)) and 0 <= value < 1):
+        raise ValueError(f"{name} must be in [0, 1); got {value!r}")
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": lambda parameters, **kw: SGD(parameters, **({"momentum": 0.9} | kw)),
+    "nesterov": lambda parameters, **kw: SGD(
+        parameters, **({"momentum": 0.9, "nesterov": True} | kw)
+    ),
+    "rmsprop": RMSProp,
+    "adam": Adam,
+    "adamw": AdamW,
+}
+
+
+def get_optimizer(optimizer: str | Optimizer, parameters: Iterable[Parameter], **settings) -> Optimizer:
+    """Build an optimiser by name (``"adam"``) on ``parameters``; objects pass through."""
+    return resolve(optimizer, OPTIMIZERS, "optimizer", parameters=parameters, **settings)
