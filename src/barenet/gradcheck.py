@@ -77,7 +77,7 @@ def gradcheck(
         return model.loss_value(x, y, loss, penalty, training=training)
 
     rewind()
-    _, analytic_input = model.compute_gradients(x, y, loss, penalty, training, input_grad=True)
+    analytic_input = model.compute_gradients(x, y, loss, penalty, training, input_grad=True).input_grad
     result = GradcheckResult(tolerance=tolerance)
     picker = np.random.default_rng(rng)
     for name, parameter in zip(model.parameter_names(), model.parameters()):

@@ -98,6 +98,14 @@ class LeCunNormal(Initializer):
         return rng.normal(0.0, math.sqrt(1.0 / fan_in), size=shape)
 
 
+class LeCunUniform(Initializer):
+    """LeCun (1998): U(−a, a) with a = √(3 / fan_in), the uniform law of variance 1 / fan_in."""
+
+    def draw(self, shape, fan_in, fan_out, rng):
+        limit = math.sqrt(3.0 / fan_in)
+        return rng.uniform(-limit, limit, size=shape)
+
+
 class Constant(Initializer):
     """Every entry equal to ``value``."""
 
@@ -132,6 +140,7 @@ INITIALIZERS = {
     "kaiming_uniform": HeUniform,
     "lecun": LeCunNormal,
     "lecun_normal": LeCunNormal,
+    "lecun_uniform": LeCunUniform,
     "zeros": Zeros,
     "constant": Constant,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,6 +17,14 @@ from .parameter import Parameter
 from .validation import as_generator, check_array, check_features, resolve
 
 TASKS = ("classification", "regression")
+
+
+class BatchResult(NamedTuple):
+    """What one forward and backward pass produced."""
+
+    loss: float
+    output: np.ndarray
+    input_grad: np.ndarray | None
 
 
 class Sequential:
@@ -123,9 +132,10 @@ class Sequential:
         l2: L2Penalty | None = None,
         training: bool = True,
         input_grad: bool = False,
-    ) -> tuple[float, np.ndarray | None]:
-        """One forward and backward pass on a batch: returns the loss (with L2) and, when
-        asked, ∂loss/∂x. The gradients are left in ``parameter.grad`` for an optimiser."""
+    ) -> BatchResult:
+        """One forward and backward pass on a batch. The gradients are left in
+        ``parameter.grad`` for an optimiser; returns the loss (with L2), the output the loss
+        saw (logits for cross-entropy) and, when asked, ∂loss/∂x."""
         output = self.forward(x, training, logits=loss.from_logits)
         value = loss.forward(output, y)
         grad_x = self.backward(loss.backward(), logits=loss.from_logits, input_grad=input_grad)
@@ -133,7 +143,7 @@ class Sequential:
             parameters = self.parameters()
             value += l2.value(parameters, len(x))
             l2.add_gradient(parameters, len(x))
-        return value, grad_x
+        return BatchResult(value, output, grad_x)
 
     def loss_value(
         self, x: np.ndarray, y: np.ndarray, loss: Loss, l2: L2Penalty | None = None,

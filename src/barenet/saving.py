@@ -8,14 +8,14 @@ leaves a half-written model behind.
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_atomic
 from .layers import LAYER_TYPES
 from .model import Sequential
 
@@ -29,26 +29,13 @@ class ModelFileError(ValueError):
 
 
 def write_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray], description: dict) -> Path:
-    """Write ``arrays`` plus ``description`` (JSON) to ``path`` via a temporary file and rename."""
+    """Write ``arrays`` plus ``description`` (JSON) to ``path`` (``.npz`` appended if missing)."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
-    payload = dict(arrays)
-    payload[DESCRIPTION_KEY] = np.array(json.dumps(description))
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            np.savez(file, **payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, **{DESCRIPTION_KEY: np.array(json.dumps(description))})
+    return write_atomic(path, buffer.getvalue())
 
 
 def read_npz(path: str | Path, expected_format: str = FORMAT) -> tuple[dict, dict[str, np.ndarray]]:
@@ -56,8 +43,16 @@ def read_npz(path: str | Path, expected_format: str = FORMAT) -> tuple[dict, dic
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no model file at {path}")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(
+            f"{path} is not a barenet file: a barenet file is an .npz (zip) archive, "
+            "and this is not one (truncated, corrupt, or another kind of file?)"
+        )
     try:
-        with np.load(path, allow_pickle=False) as contents:
+        contents = np.load(path, allow_pickle=False)
+        if not isinstance(contents, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with contents:
             arrays = {name: contents[name] for name in contents.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
         raise ModelFileError(
@@ -123,7 +118,9 @@ def model_from_description(description: dict, arrays: dict[str, np.ndarray], sou
         layer_type = LAYER_TYPES.get(entry.get("type"))
         if layer_type is None:
             raise ModelFileError(f"{source}: layer {index} has unknown type {entry.get('type')!r}")
-        buffers = {name: _array(arrays, f"layers.{index}.{name}", source) for name in entry["buffers"]}
+        buffers = {
+            name: _array(arrays, f"layers.{index}.{name}", source) for name in entry.get("buffers", [])
+        }
         try:
             layer = layer_type(**entry.get("config", {}), **buffers)
         except (TypeError, ValueError) as error:

@@ -57,9 +57,7 @@ def idx_sha256(array: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def decode_idx(
-    data: bytes, source: str = "IDX data", expected_ndim: int | None = None
-) -> np.ndarray:
+def decode_idx(data: bytes, source: str = "IDX data", expected_ndim: int | None = None) -> np.ndarray:
     """Parse the bytes of an (uncompressed) IDX file into a native-endian array.
 
     `source` names the file in error messages. `expected_ndim`, when given, is checked against
@@ -118,6 +116,6 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
         compress = path.suffix == ".gz"
     data = encode_idx(np.asarray(array))
     if compress:
-        data = gzip.compress(data)
+        data = gzip.compress(data, mtime=0)  # mtime=0: the same array gives the same file
     path.write_bytes(data)
     return path

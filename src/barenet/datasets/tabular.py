@@ -100,9 +100,7 @@ def load_csv(
     n_columns = len(first_cells)
     label_index = _label_index(label_column, column_names, str(path))
     if not -n_columns <= label_index < n_columns:
-        raise DatasetError(
-            f"{path}: label_column={label_column} is out of range for {n_columns} columns."
-        )
+        raise DatasetError(f"{path}: label_column={label_column} is out of range for {n_columns} columns.")
     label_index %= n_columns
     data_lines = lines[1:] if header else lines
     if not data_lines:
@@ -120,9 +118,7 @@ def load_csv(
         message = _describe_bad_line(data_lines, n_columns, delimiter, label_index, str(path))
         raise DatasetError(message or f"{path}: {error}") from None
     if table.shape[1] != n_columns:
-        raise DatasetError(
-            f"{path}: the header has {n_columns} columns but the data rows {table.shape[1]}."
-        )
+        raise DatasetError(f"{path}: the header has {n_columns} columns but the data rows {table.shape[1]}.")
 
     labels = table[:, label_index]
     missing = np.flatnonzero(np.isnan(labels))
@@ -149,14 +145,12 @@ def load_npz(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, n
     except unreadable as error:
         raise DatasetError(f"{path}: not a readable .npz archive ({error}).") from None
     if isinstance(loaded, np.ndarray):
-        raise DatasetError(
-            f"{path}: holds a single .npy array, not a .npz archive of named arrays."
-        )
+        raise DatasetError(f"{path}: holds a single .npy array, not a .npz archive of named arrays.")
     try:
         with loaded as archive:
             arrays = {key: archive[key] for key in archive.files}
     except unreadable as error:
-        raise DatasetError(f"{path}: corrupt .npz archive ({error}).") from None
+        raise DatasetError(f"{path}: cannot read the .npz archive ({error}).") from None
     if keys is None:
         return arrays
     missing = [key for key in keys if key not in arrays]

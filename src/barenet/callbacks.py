@@ -1,0 +1,132 @@
+"""Callbacks: small objects the trainer calls at the start, after each epoch, and at the end."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .atomic import write_atomic
+
+if TYPE_CHECKING:
+    from .training import Trainer
+
+
+class Callback:
+    """Override any of the three hooks. Set ``trainer.stop_training = True`` to stop."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        pass
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        pass
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    ``mode`` is "min" (losses), "max" (accuracy, r2) or "auto" (max for accuracy and r2).
+    With ``restore_best_weights`` the model ends with the weights of its best epoch.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        mode: str = "auto",
+        restore_best_weights: bool = True,
+    ) -> None:
+        if patience < 1 or min_delta < 0:
+            raise ValueError(f"need patience >= 1 and min_delta >= 0; got {patience}, {min_delta}")
+        if mode == "auto":
+            mode = "max" if monitor.endswith(("accuracy", "r2")) else "min"
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min', 'max' or 'auto'; got {mode!r}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.mode, self.restore_best_weights = mode, restore_best_weights
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+        self.best_values = None
+        self.epochs_without_improvement = 0
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r} but the epoch logs hold {sorted(logs)}; "
+                "give validation data to monitor a val_ metric"
+            )
+        value = logs[self.monitor]
+        if self.mode == "min":
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        if improved:
+            self.best, self.best_epoch = value, epoch
+            self.epochs_without_improvement = 0
+            if self.restore_best_weights:
+                self.best_values = trainer.optimizer.flat.values.copy()
+            return
+        self.epochs_without_improvement += 1
+        if self.epochs_without_improvement >= self.patience:
+            trainer.stop_training = True
+            trainer.history.stop_reason = (
+                f"early stopping after epoch {epoch + 1}: {self.monitor} has not improved for "
+                f"{self.patience} epochs (best {self.best:.4f} at epoch {self.best_epoch + 1})"
+            )
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        if self.best_values is not None:
+            trainer.optimizer.flat.values[...] = self.best_values
+
+
+class ModelCheckpoint(Callback):
+    """Save the full training state every ``every`` epochs (atomically), for ``--resume``.
+
+    ``path`` may contain ``{epoch}`` to keep one file per save; otherwise it is overwritten.
+    """
+
+    def __init__(self, path: str | Path, every: int = 1, extra: dict | None = None) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1; got {every}")
+        self.path, self.every, self.extra = str(path), every, extra
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if (epoch + 1) % self.every == 0:
+            from .checkpoints import save_checkpoint
+
+            save_checkpoint(trainer, self.path.format(epoch=epoch + 1), extra=self.extra)
+
+
+class HistoryLogger(Callback):
+    """Write the history after every epoch to a ``.csv`` (one row per epoch) or ``.json`` file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.suffix not in (".csv", ".json"):
+            raise ValueError(f"HistoryLogger writes .csv or .json files; got {self.path.name!r}")
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        write_atomic(self.path, history_text(trainer.history, self.path.suffix))
+
+
+def history_text(history, suffix: str) -> str:
+    """The history as CSV (columns: epoch and each metric) or JSON text."""
+    if suffix == ".json":
+        return json.dumps(history.to_dict(), indent=2)
+    names = list(history.history)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["epoch", *names])
+    for row, epoch in enumerate(history.epochs):
+        values = [history.history[name][row] if row < len(history.history[name]) else "" for name in names]
+        writer.writerow([epoch + 1, *values])
+    return out.getvalue()

@@ -1,0 +1,63 @@
+"""Iterate over a data set in (shuffled) mini-batches."""
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from barenet.datasets.errors import DatasetError
+
+
+class BatchIterator:
+    """Mini-batches of `(x, y)`, reshuffled at the start of every pass (epoch).
+
+    `x` is `(n_samples, ...)` and `y` `(n_samples, ...)`. Each pass yields
+    `(x_batch, y_batch)`: x as float32, y as float32 if it holds floats (regression or one-hot
+    targets) and unchanged if it holds class ids. A batch is gathered by indexing with one
+    slice of a random permutation, so only the batch is copied, never the whole data set.
+    The last batch is smaller when `batch_size` does not divide `n_samples`.
+
+    `batch_size=None` means full batch: every pass yields the whole data set once, in its
+    original order (order does not matter to a full-batch gradient) and without copying it
+    if it is float32 already.
+
+    Shuffling draws from `rng` (a Generator or an integer seed). To resume training bit-exactly,
+    save `iterator.rng.bit_generator.state` between epochs and assign it back later.
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int | None = 32,
+        shuffle: bool = True,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        if len(x) != len(y):
+            raise DatasetError(f"x has {len(x)} samples but y has {len(y)}; they must match.")
+        if batch_size is not None and batch_size < 1:
+            raise DatasetError(f"batch_size must be a positive integer or None, got {batch_size}.")
+        self.x = x
+        self.y = y
+        self.batch_size = batch_size if batch_size is not None else max(len(x), 1)
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(rng)
+
+    def __len__(self) -> int:
+        """The number of batches in one pass."""
+        return -(-len(self.x) // self.batch_size)  # ceiling division
+
+    def _batch(self, rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
+        x_batch = self.x[rows].astype(np.float32, copy=False)
+        y_batch = self.y[rows]
+        if np.issubdtype(y_batch.dtype, np.floating):
+            y_batch = y_batch.astype(np.float32, copy=False)
+        return x_batch, y_batch
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n_samples = len(self.x)
+        if self.batch_size >= n_samples:
+            yield self._batch(slice(None))
+            return
+        order = self.rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        for start in range(0, n_samples, self.batch_size):
+            yield self._batch(order[start : start + self.batch_size])
