@@ -412,8 +412,8 @@ class Trainer:
                 f"in epoch {self.epoch + 1} the network predicted class "
                 f"{int(predicted_counts.argmax())} for {top_share:.0%} of the training samples, "
                 f"although no class holds more than {true_top_share:.0%} of them: training has "
-                "failed even though the numbers are finite. Usual causes: unscaled inputs (scale to [0, 1] or standardise), a learning "
-                "rate too high, or a summed instead of averaged loss.",
+                "failed even though the numbers are finite. Usual causes: unscaled inputs (scale "
+                "to [0, 1] or standardise), a learning rate too high, or a summed loss.",
             )
 
     def _catch_interrupts(self):
