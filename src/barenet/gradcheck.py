@@ -55,8 +55,8 @@ def gradcheck(
     """Check every gradient of ``model`` under ``loss`` on the batch (x, y).
 
     Works on a float64 copy of the model; the model itself is untouched. Each entry θ is
-    nudged to θ ± ε and the numeric gradient (L(θ+ε) − L(θ−ε)) / 2ε compared with
-    backpropagation. Gradients smaller than ``floor`` are compared against ``floor``,
+    nudged to θ ± ε and θ ± 2ε and the numeric gradient, the five-point central difference
+    [8(L(θ+ε) − L(θ−ε)) − (L(θ+2ε) − L(θ−2ε))] / 12ε, is compared with backpropagation. Gradients smaller than ``floor`` are compared against ``floor``,
     so finite-difference round-off cannot pass for an error. With ``training=True``
     dropout is on, with the same mask in every evaluation (each layer's random
     generator is rewound). ``max_entries`` samples that many entries per parameter.
@@ -97,12 +97,14 @@ def _worst_error(values, analytic, loss_at, epsilon, floor, max_entries, picker)
     worst = 0.0
     for entry in entries:
         original = flat_values[entry]
-        flat_values[entry] = original + epsilon
-        loss_plus = loss_at()
-        flat_values[entry] = original - epsilon
-        loss_minus = loss_at()
+        losses = []
+        for step in (2 * epsilon, epsilon, -epsilon, -2 * epsilon):
+            flat_values[entry] = original + step
+            losses.append(loss_at())
         flat_values[entry] = original
-        numeric = (loss_plus - loss_minus) / (2 * epsilon)
+        plus_two, plus_one, minus_one, minus_two = losses
+        # five-point central difference: error O(ε⁴) instead of O(ε²)
+        numeric = (8 * (plus_one - minus_one) - (plus_two - minus_two)) / (12 * epsilon)
         exact = flat_analytic[entry]
         error = abs(exact - numeric) / max(abs(exact), abs(numeric), floor)
         worst = max(worst, error)
