@@ -27,7 +27,8 @@ class RandomShift:
     ) -> None:
         if max_shift < 0 or rotation_degrees < 0:
             raise DatasetError(
-                f"max_shift and rotation_degrees must be >= 0, got {max_shift} and {rotation_degrees}."
+                f"max_shift and rotation_degrees must be >= 0, "
+                f"got {max_shift} and {rotation_degrees}."
             )
         self.max_shift = max_shift
         self.rotation_degrees = rotation_degrees
@@ -58,10 +59,17 @@ class RandomShift:
         source_rows = np.rint(cos * rows - sin * columns + centre_row).astype(np.intp)
         source_columns = np.rint(sin * rows + cos * columns + centre_column).astype(np.intp)
         inside = (
-            (source_rows >= 0) & (source_rows < height) & (source_columns >= 0) & (source_columns < width)
+            (source_rows >= 0)
+            & (source_rows < height)
+            & (source_columns >= 0)
+            & (source_columns < width)
         )
         source_pixels = np.where(inside, source_rows * width + source_columns, 0)
         flat_images = x_batch.reshape(n_samples, height * width)
-        gathered = np.take_along_axis(flat_images, source_pixels.reshape(n_samples, height * width), axis=1)
-        augmented = np.where(inside.reshape(n_samples, height * width), gathered, 0).astype(x_batch.dtype)
+        gathered = np.take_along_axis(
+            flat_images, source_pixels.reshape(n_samples, height * width), axis=1
+        )
+        augmented = np.where(inside.reshape(n_samples, height * width), gathered, 0).astype(
+            x_batch.dtype
+        )
         return augmented.reshape(x_batch.shape)

@@ -39,10 +39,15 @@ def idx_header(array: np.ndarray) -> bytes:
     return struct.pack(f">4B{array.ndim}I", 0, 0, _type_code(array.dtype), array.ndim, *array.shape)
 
 
+def _big_endian_values(array: np.ndarray) -> np.ndarray:
+    """`array`'s values as stored in an IDX file: big-endian and C-contiguous."""
+    big_endian = array.astype(IDX_TYPE_CODES[_type_code(array.dtype)], copy=False)
+    return np.ascontiguousarray(big_endian)
+
+
 def encode_idx(array: np.ndarray) -> bytes:
     """Encode `array` (any shape, a dtype IDX supports) as the bytes of an IDX file."""
-    big_endian = array.astype(IDX_TYPE_CODES[_type_code(array.dtype)], copy=False)
-    return idx_header(array) + np.ascontiguousarray(big_endian).tobytes()
+    return idx_header(array) + _big_endian_values(array).tobytes()
 
 
 def idx_sha256(array: np.ndarray) -> str:
@@ -52,12 +57,13 @@ def idx_sha256(array: np.ndarray) -> str:
     checks a data set however it was stored (gzip, plain IDX, or `.npz`).
     """
     digest = hashlib.sha256(idx_header(array))
-    big_endian = array.astype(IDX_TYPE_CODES[_type_code(array.dtype)], copy=False)
-    digest.update(np.ascontiguousarray(big_endian).data)
+    digest.update(_big_endian_values(array).data)
     return digest.hexdigest()
 
 
-def decode_idx(data: bytes, source: str = "IDX data", expected_ndim: int | None = None) -> np.ndarray:
+def decode_idx(
+    data: bytes, source: str = "IDX data", expected_ndim: int | None = None
+) -> np.ndarray:
     """Parse the bytes of an (uncompressed) IDX file into a native-endian array.
 
     `source` names the file in error messages. `expected_ndim`, when given, is checked against
@@ -90,9 +96,9 @@ def decode_idx(data: bytes, source: str = "IDX data", expected_ndim: int | None 
     dtype = IDX_TYPE_CODES[type_code]
     expected_length = header_length + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected_length:
-        problem = "truncated" if len(data) < expected_length else "has extra bytes after the data"
+        problem = "is truncated" if len(data) < expected_length else "has extra bytes"
         raise DatasetError(
-            f"{source}: file is {problem}: shape {shape} of {dtype.newbyteorder('=')} needs "
+            f"{source}: file {problem}: shape {shape} of {dtype.newbyteorder('=')} needs "
             f"{expected_length} bytes, the file has {len(data)}. Download or copy it again."
         )
     values = np.frombuffer(data, dtype=dtype, offset=header_length).reshape(shape)

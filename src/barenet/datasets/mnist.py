@@ -150,7 +150,9 @@ def _not_found_message(dataset: ImageDataset, data_dir: str | Path | None, why: 
     )
 
 
-def _locate(dataset: ImageDataset, data_dir: str | Path | None, download: bool) -> list[Path] | Path:
+def _locate(
+    dataset: ImageDataset, data_dir: str | Path | None, download: bool
+) -> list[Path] | Path:
     for root in search_roots(data_dir):
         for folder in candidate_folders(root.path, dataset.folder):
             found = _find_in_folder(folder, dataset)
@@ -178,7 +180,9 @@ def _read(found: list[Path] | Path) -> tuple[list[np.ndarray], list[str]]:
     return [arrays_by_key[key] for key in keys], [f"{found}[{key}]" for key in keys]
 
 
-def _check_split(images: np.ndarray, labels: np.ndarray, image_source: str, label_source: str) -> None:
+def _check_split(
+    images: np.ndarray, labels: np.ndarray, image_source: str, label_source: str
+) -> None:
     if images.dtype != np.uint8 or images.shape[1:] != IMAGE_SHAPE:
         raise DatasetError(
             f"{image_source}: expected uint8 images of shape (n_samples, 28, 28), "

@@ -76,7 +76,8 @@ def one_hot(labels: np.ndarray, n_classes: int | None = None) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise DatasetError(
-            f"one_hot expects integer class ids of shape (n_samples,), got {labels.dtype} {labels.shape}."
+            "one_hot expects integer class ids of shape (n_samples,), "
+            f"got {labels.dtype} {labels.shape}."
         )
     if n_classes is None:
         n_classes = int(labels.max()) + 1 if len(labels) else 0

@@ -16,7 +16,8 @@ def _class_ids_and_fractions(n_samples: int, n_classes: int) -> tuple[np.ndarray
     its block as a fraction from 0 (first) to 1 (last)."""
     if n_samples < n_classes or n_classes < 1:
         raise DatasetError(
-            f"need at least one sample per class: got n_samples={n_samples} for n_classes={n_classes}."
+            "need at least one sample per class: "
+            f"got n_samples={n_samples} for n_classes={n_classes}."
         )
     class_sizes = np.full(n_classes, n_samples // n_classes)
     class_sizes[: n_samples % n_classes] += 1
@@ -27,7 +28,9 @@ def _class_ids_and_fractions(n_samples: int, n_classes: int) -> tuple[np.ndarray
     return class_ids, fractions
 
 
-def _shuffled(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _shuffled(
+    x: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     order = rng.permutation(len(x))
     return x[order].astype(np.float32), y[order]
 

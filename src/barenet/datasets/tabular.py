@@ -34,7 +34,6 @@ def _read_lines(path: Path) -> list[NumberedLine]:
 
 
 def _label_index(label_column: int | str, column_names: list[str] | None, source: str) -> int:
-    n_columns = len(column_names) if column_names else 0
     if isinstance(label_column, str):
         if column_names is None:
             raise DatasetError(
@@ -44,7 +43,7 @@ def _label_index(label_column: int | str, column_names: list[str] | None, source
         if label_column not in column_names:
             raise DatasetError(
                 f"{source}: no column named {label_column!r}; the header has "
-                f"{', '.join(column_names[:10])}{', ...' if n_columns > 10 else ''}."
+                f"{', '.join(column_names[:10])}{', ...' if len(column_names) > 10 else ''}."
             )
         return column_names.index(label_column)
     return label_column
@@ -100,7 +99,9 @@ def load_csv(
     n_columns = len(first_cells)
     label_index = _label_index(label_column, column_names, str(path))
     if not -n_columns <= label_index < n_columns:
-        raise DatasetError(f"{path}: label_column={label_column} is out of range for {n_columns} columns.")
+        raise DatasetError(
+            f"{path}: label_column={label_column} is out of range for {n_columns} columns."
+        )
     label_index %= n_columns
     data_lines = lines[1:] if header else lines
     if not data_lines:
@@ -118,12 +119,18 @@ def load_csv(
         message = _describe_bad_line(data_lines, n_columns, delimiter, label_index, str(path))
         raise DatasetError(message or f"{path}: {error}") from None
     if table.shape[1] != n_columns:
-        raise DatasetError(f"{path}: the header has {n_columns} columns but the data rows {table.shape[1]}.")
+        raise DatasetError(
+            f"{path}: the header has {n_columns} columns but the data rows {table.shape[1]}."
+        )
 
     labels = table[:, label_index]
-    missing = np.flatnonzero(np.isnan(labels))
-    if len(missing):
-        raise DatasetError(f"{path}, line {data_lines[missing[0]][0]}: missing label (NaN).")
+    unusable = np.flatnonzero(~np.isfinite(labels))
+    if len(unusable):
+        row = unusable[0]
+        raise DatasetError(
+            f"{path}, line {data_lines[row][0]}: missing label ({labels[row]}); every row needs "
+            "a finite label."
+        )
     features = np.delete(table, label_index, axis=1)
     if np.all(labels == np.round(labels)):
         return features, labels.astype(np.int64)
@@ -145,7 +152,9 @@ def load_npz(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, n
     except unreadable as error:
         raise DatasetError(f"{path}: not a readable .npz archive ({error}).") from None
     if isinstance(loaded, np.ndarray):
-        raise DatasetError(f"{path}: holds a single .npy array, not a .npz archive of named arrays.")
+        raise DatasetError(
+            f"{path}: holds a single .npy array, not a .npz archive of named arrays."
+        )
     try:
         with loaded as archive:
             arrays = {key: archive[key] for key in archive.files}
