@@ -57,6 +57,10 @@ class EarlyStopping(Callback):
         self.best_epoch: int | None = None
         self.best_values = None
         self.epochs_without_improvement = 0
+        # A resumed run replays the epochs it already has, so that it stops where the
+        # uninterrupted run would; weights of a best epoch before the resume are not kept.
+        for epoch, value in zip(trainer.history.epochs, trainer.history.history.get(self.monitor, [])):
+            self._record(value, epoch)
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
@@ -64,7 +68,18 @@ class EarlyStopping(Callback):
                 f"EarlyStopping monitors {self.monitor!r} but the epoch logs hold {sorted(logs)}; "
                 "give validation data to monitor a val_ metric"
             )
-        value = logs[self.monitor]
+        if self._record(logs[self.monitor], epoch):
+            if self.restore_best_weights:
+                self.best_values = trainer.optimizer.flat.values.copy()
+        elif self.epochs_without_improvement >= self.patience:
+            trainer.stop_training = True
+            trainer.history.stop_reason = (
+                f"early stopping after epoch {epoch + 1}: {self.monitor} has not improved for "
+                f"{self.patience} epochs (best {self.best:.4f} at epoch {self.best_epoch + 1})"
+            )
+
+    def _record(self, value: float, epoch: int) -> bool:
+        """Note one epoch's value; True when it is an improvement."""
         if self.mode == "min":
             improved = value < self.best - self.min_delta
         else:
@@ -72,16 +87,9 @@ class EarlyStopping(Callback):
         if improved:
             self.best, self.best_epoch = value, epoch
             self.epochs_without_improvement = 0
-            if self.restore_best_weights:
-                self.best_values = trainer.optimizer.flat.values.copy()
-            return
-        self.epochs_without_improvement += 1
-        if self.epochs_without_improvement >= self.patience:
-            trainer.stop_training = True
-            trainer.history.stop_reason = (
-                f"early stopping after epoch {epoch + 1}: {self.monitor} has not improved for "
-                f"{self.patience} epochs (best {self.best:.4f} at epoch {self.best_epoch + 1})"
-            )
+        else:
+            self.epochs_without_improvement += 1
+        return improved
 
     def on_train_end(self, trainer: Trainer) -> None:
         if self.best_values is not None:
@@ -130,3 +138,13 @@ def history_text(history, suffix: str) -> str:
         values = [history.history[name][row] if row < len(history.history[name]) else "" for name in names]
         writer.writerow([epoch + 1, *values])
     return out.getvalue()
+
+
+def read_history_csv(path: str | Path) -> dict[str, list[float]]:
+    """The per-epoch metrics of a history ``.csv`` written by :class:`HistoryLogger`."""
+    with Path(path).open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    if not rows or "epoch" not in rows[0]:
+        raise ValueError(f"{path} is not a barenet history file (no 'epoch' column or no rows)")
+    names = [name for name in rows[0] if name != "epoch"]
+    return {name: [float(row[name]) for row in rows if row[name] != ""] for name in names}

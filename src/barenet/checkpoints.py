@@ -35,6 +35,7 @@ def save_checkpoint(trainer: Trainer, path: str | Path, extra: dict | None = Non
                       "lr": trainer.optimizer.lr},
         "epoch": trainer.epoch,
         "step": trainer.step,
+        "split_seed": trainer.split_seed,
         "resume_point": trainer._resume_point,
         "random": {name: g.bit_generator.state for name, g in trainer.generators().items()},
         "history": trainer.history.to_dict(),
@@ -83,6 +84,7 @@ def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
     for name, generator in generators.items():
         generator.bit_generator.state = description["random"][name]
     trainer.epoch, trainer.step = description["epoch"], description["step"]
+    trainer.split_seed = description["split_seed"]
     trainer._resume_point = description["resume_point"]
     from .training import History
 

@@ -56,8 +56,9 @@ def gradcheck(
 
     Works on a float64 copy of the model; the model itself is untouched. Each entry θ is
     nudged to θ ± ε and θ ± 2ε and the numeric gradient, the five-point central difference
-    [8(L(θ+ε) − L(θ−ε)) − (L(θ+2ε) − L(θ−2ε))] / 12ε, is compared with backpropagation. Gradients smaller than ``floor`` are compared against ``floor``,
-    so finite-difference round-off cannot pass for an error. With ``training=True``
+    [8(L(θ+ε) − L(θ−ε)) − (L(θ+2ε) − L(θ−2ε))] / 12ε, is compared with backpropagation.
+    Gradients smaller than ``floor`` are compared against ``floor``, so finite-difference
+    round-off cannot pass for an error. With ``training=True``
     dropout is on, with the same mask in every evaluation (each layer's random
     generator is rewound). ``max_entries`` samples that many entries per parameter.
     """

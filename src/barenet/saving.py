@@ -125,6 +125,8 @@ def model_from_description(description: dict, arrays: dict[str, np.ndarray], sou
             layer = layer_type(**entry.get("config", {}), **buffers)
         except (TypeError, ValueError) as error:
             raise ModelFileError(f"{source}: layer {index} cannot be rebuilt: {error}") from None
+        for name, array in buffers.items():  # the constructor may have cast them (float32 default)
+            setattr(layer, name, array.astype(dtype))
         for parameter in layer.parameters():
             array = _array(arrays, f"layers.{index}.{parameter.name}", source)
             if array.shape != parameter.shape:

@@ -154,8 +154,10 @@ class Trainer:
         l2: classic L2 strength λ, the penalty λ/(2m)·Σ‖W‖² (biases excluded).
         optimizer_options: extra optimiser settings (``momentum``, ``weight_decay``, ...).
         augment: a callable applied to each training batch of x (e.g. ``RandomShift``).
-        seed: seeds the shuffling; the same seed and model give bit-identical training.
+        seed: seeds the shuffling and the validation split; the same seed and model give
+            bit-identical training.
         checkpoint_path: where Ctrl-C saves the run's state.
+        checkpoint_extra: stored in that checkpoint's ``extra`` (e.g. the run's configuration).
     """
 
     def __init__(
@@ -172,6 +174,7 @@ class Trainer:
         augment: Callable[[np.ndarray], np.ndarray] | None = None,
         seed: int | np.random.Generator | None = None,
         checkpoint_path: str | None = None,
+        checkpoint_extra: dict | None = None,
     ) -> None:
         if not isinstance(model, Sequential):
             raise TypeError(f"model must be a barenet Sequential; got {type(model).__name__}")
@@ -195,7 +198,10 @@ class Trainer:
         self.l2 = L2Penalty(l2)
         self.augment = augment
         self.rng = np.random.default_rng(seed)
-        self.checkpoint_path = checkpoint_path
+        # The validation split draws from its own generator, seeded once, so that every call
+        # of fit (and a resumed run) holds out the same samples.
+        self.split_seed = int(self.rng.integers(2**63))
+        self.checkpoint_path, self.checkpoint_extra = checkpoint_path, checkpoint_extra
         self.history = History()
         self.epoch = 0  # epochs completed
         self.step = 0  # optimiser steps taken
@@ -287,7 +293,7 @@ class Trainer:
             raise ValueError(f"validation_split must be in (0, 1); got {fraction}")
         stratify = self.model.task == "classification"
         (x_train, y_train), validation = train_validation_split(
-            x, y, fraction, stratify=stratify, rng=self.rng
+            x, y, fraction, stratify=stratify, rng=self.split_seed
         )
         return x_train, y_train, validation
 
@@ -436,7 +442,7 @@ class Trainer:
         self._resume_point = {"rng": epoch_start_state, "totals": totals, "batch": next_batch}
         where = None
         if self.checkpoint_path is not None:
-            where = str(save_checkpoint(self, self.checkpoint_path))
+            where = str(save_checkpoint(self, self.checkpoint_path, extra=self.checkpoint_extra))
         saved = f"checkpoint written to {where}" if where else "no checkpoint path was set"
         message = f"interrupted during epoch {self.epoch + 1} after batch {next_batch}; {saved}"
         self.history.stop_reason = message

@@ -1,0 +1,569 @@
+#!/usr/bin/env python
+"""Benchmark: one MNIST training epoch of barenet against the matrix-multiply floor,
+PyTorch (CPU) and scikit-learn, and time to 98 % test accuracy against PyTorch.
+
+    python benchmarks/bench_mlp.py                       # epoch mode, writes a markdown table
+    python benchmarks/bench_mlp.py --output bench.md     # ... and saves it
+    python benchmarks/bench_mlp.py --mode time-to-accuracy --seeds 3
+    python benchmarks/bench_mlp.py --threads 1           # all contenders on one core
+
+The model is fixed: 784-256-128-10, ReLU, He init, Adam (lr 1e-3), batch 128, float32,
+the uint8 pixels scaled by 1/255 inside the model (barenet: a ``Rescale`` layer). Epochs of
+the contenders are interleaved (in a rotating order), so machine noise hits all alike; the
+table gives medians after a warm-up, with min and max. Peak memory is each contender's
+peak RSS in a child process of its own that loads the data and trains one epoch.
+
+MNIST comes from ``--data-dir``, else ``BARENET_DATA_DIR``, else ``../shared/data`` beside the
+repository, else the user cache; when it is nowhere, same-shaped synthetic data is used
+(and the table says so). PyTorch and scikit-learn are optional (``pip install barenet[bench]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import barenet
+from barenet import Rescale, mlp
+from barenet.layers import Dense
+from barenet.training import Trainer, class_ids
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SIZES = (784, 256, 128, 10)
+BATCH_SIZE = 128
+LR = 1e-3
+FALLBACK_RECIPE = {"sizes": SIZES, "activation": "relu", "init": "he", "optimizer": "adam", "lr": LR,
+                   "batch_size": BATCH_SIZE, "scale": 1 / 255, "dropout": 0.2}
+
+
+# ---- data --------------------------------------------------------------------------------------------
+
+
+def load_data(data_dir: str | None, synthetic: bool = False):
+    """``(x, y), (x_test, y_test), source``: uint8 rows of 784 pixels and int64 labels."""
+    if not synthetic:
+        from barenet.datasets import load_mnist
+
+        folders = [data_dir] if data_dir else [None, REPOSITORY.parent / "shared" / "data"]
+        for folder in folders:
+            try:
+                (x, y), (x_test, y_test) = load_mnist(data_dir=folder, download=False)
+            except Exception:  # noqa: BLE001 - absent or unreadable: try the next place
+                continue
+            return (x.reshape(len(x), -1), y), (x_test.reshape(len(x_test), -1), y_test), "MNIST"
+    return (*synthetic_mnist(), "synthetic (MNIST not found)")
+
+
+def synthetic_mnist(seed: int = 0):
+    """MNIST-shaped data (60,000 + 10,000 uint8 rows of 784, ten classes) that a MLP can learn."""
+    rng = np.random.default_rng(seed)
+    prototypes = rng.uniform(0, 255, size=(10, 784)).astype(np.float32)
+    splits = []
+    for n in (60_000, 10_000):
+        labels = rng.integers(0, 10, n)
+        pixels = prototypes[labels] + rng.normal(0, 160, size=(n, 784)).astype(np.float32)
+        splits.append((np.clip(pixels, 0, 255).astype(np.uint8), labels.astype(np.int64)))
+    return splits[0], splits[1]
+
+
+# ---- the default recipe ------------------------------------------------------------------------------
+
+
+def default_recipe() -> tuple[dict, str]:
+    """The default MNIST recipe: from ``barenet.config`` when it defines one, else the fallback."""
+    try:
+        from barenet import config  # the CLI's home of the default recipe
+    except ImportError:
+        return dict(FALLBACK_RECIPE), "benchmark fallback (no barenet.config)"
+    recipe = dict(FALLBACK_RECIPE)
+    found = None
+    for name in ("MNIST_RECIPE", "DEFAULT_RECIPE", "DEFAULTS", "mnist_recipe", "default_recipe"):
+        value = getattr(config, name, None)
+        value = value() if callable(value) else value
+        if value is not None:
+            found = value if isinstance(value, dict) else vars(value)
+            break
+    if found is None:
+        return recipe, "benchmark fallback (barenet.config defines no recipe it recognises)"
+    aliases = {"sizes": ("sizes", "layer_sizes", "layers"), "activation": ("activation",),
+               "init": ("init",), "optimizer": ("optimizer",), "lr": ("lr", "learning_rate"),
+               "batch_size": ("batch_size",), "dropout": ("dropout",), "scale": ("scale", "rescale")}
+    for key, names in aliases.items():
+        for name in names:
+            if name in found and found[name] is not None:
+                recipe[key] = found[name]
+                break
+    return recipe, f"barenet.config.{name}"
+
+
+# ---- contenders: one object per contender, ``epoch()`` trains one epoch ------------------------------
+
+
+class BarenetContender:
+    name = "barenet"
+
+    def __init__(self, x, y, seed: int = 0, dropout: float = 0.0, recipe: dict | None = None):
+        recipe = recipe or FALLBACK_RECIPE
+        self.model = mlp(list(recipe["sizes"]), activation=recipe["activation"], init=recipe["init"],
+                         dropout=dropout, preprocessing=[Rescale(recipe["scale"])], rng=seed)
+        self.trainer = Trainer(self.model, optimizer=recipe["optimizer"], lr=recipe["lr"],
+                               batch_size=recipe["batch_size"], seed=seed)
+        self.x, self.y = x, y
+
+    def epoch(self) -> None:
+        self.trainer.fit(self.x, self.y, epochs=self.trainer.epoch + 1, verbose=0)
+
+    def accuracy(self, x, y) -> float:
+        return float(np.mean(self.model.predict(x) == y))
+
+
+class FloorContender:
+    """The epoch's matrix multiplies alone, on preallocated arrays: the BLAS floor."""
+
+    name = "GEMM floor"
+
+    def __init__(self, n_samples: int, batch_size: int = BATCH_SIZE, sizes=SIZES):
+        rng = np.random.default_rng(0)
+        f32 = np.float32
+        self.batches = [min(batch_size, n_samples - start) for start in range(0, n_samples, batch_size)]
+        self.weights = [rng.standard_normal((a, b), dtype=f32) * 0.05 for a, b in zip(sizes[:-1], sizes[1:])]
+        self.grads = [np.empty_like(w) for w in self.weights]
+        self.arrays = {}
+        for size in set(self.batches):
+            activations = [rng.random((size, width), dtype=f32) for width in sizes]  # X, H1, H2, Z3
+            deltas = [rng.random((size, width), dtype=f32) for width in sizes[1:]]  # dZ1, dZ2, dZ3
+            self.arrays[size] = activations, deltas
+
+    def epoch(self) -> None:
+        weights, grads = self.weights, self.grads
+        for size in self.batches:
+            (x, h1, h2, z3), (dz1, dz2, dz3) = self.arrays[size]
+            np.matmul(x, weights[0], out=dz1)  # forward: Z1 = X·W1 (written into any buffer)
+            np.matmul(h1, weights[1], out=dz2)  # Z2 = H1·W2
+            np.matmul(h2, weights[2], out=z3)  # Z3 = H2·W3
+            np.matmul(h2.T, dz3, out=grads[2])  # backward: dW3 = H2ᵀ·dZ3
+            np.matmul(dz3, weights[2].T, out=h2)  # dH2 = dZ3·W3ᵀ
+            np.matmul(h1.T, dz2, out=grads[1])  # dW2 = H1ᵀ·dZ2
+            np.matmul(dz2, weights[1].T, out=h1)  # dH1 = dZ2·W2ᵀ
+            np.matmul(x.T, dz1, out=grads[0])  # dW1 = Xᵀ·dZ1
+
+
+class TorchContender:
+    name = "PyTorch"
+
+    def __init__(self, x, y, threads: int, seed: int = 0, dropout: float = 0.0, recipe: dict | None = None):
+        import torch
+
+        recipe = recipe or FALLBACK_RECIPE
+        self.torch = torch
+        torch.set_num_threads(threads)
+        torch.manual_seed(seed)
+        sizes = list(recipe["sizes"])
+        layers = []
+        for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            linear = torch.nn.Linear(fan_in, fan_out)
+            torch.nn.init.kaiming_normal_(linear.weight, nonlinearity="relu")  # He: N(0, 2/fan_in)
+            torch.nn.init.zeros_(linear.bias)
+            layers.append(linear)
+            if index < len(sizes) - 2:
+                layers.append(torch.nn.ReLU())
+                if dropout:
+                    layers.append(torch.nn.Dropout(dropout))
+        self.model = torch.nn.Sequential(*layers)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=recipe["lr"])
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.scale = float(recipe["scale"])
+        self.batch_size = int(recipe["batch_size"])
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def epoch(self) -> None:
+        torch = self.torch
+        self.model.train()
+        order = torch.randperm(len(self.x), generator=self.generator)
+        total, correct = 0.0, 0
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            x_batch = self.x[rows].float().mul_(self.scale)
+            y_batch = self.y[rows]
+            self.optimizer.zero_grad(set_to_none=True)
+            output = self.model(x_batch)
+            loss = self.loss(output, y_batch)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.item() * len(rows)  # the same per-batch metrics barenet's fit keeps
+            correct += int((output.argmax(1) == y_batch).sum())
+
+    def accuracy(self, x, y) -> float:
+        torch = self.torch
+        self.model.eval()
+        with torch.no_grad():
+            scores = self.model(torch.from_numpy(x).float().mul_(self.scale))
+        return float((scores.argmax(1).numpy() == y).mean())
+
+
+class SklearnContender:
+    name = "scikit-learn"
+
+    def __init__(self, x, y, seed: int = 0):
+        from sklearn.neural_network import MLPClassifier
+
+        self.x = x.astype(np.float32) / np.float32(255)  # sklearn wants float input; float32 kept
+        self.y = y
+        self.classes = np.arange(10)
+        self.model = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], activation="relu", solver="adam",
+                                   alpha=0.0, batch_size=BATCH_SIZE, learning_rate_init=LR,
+                                   shuffle=True, random_state=seed)
+
+    def epoch(self) -> None:
+        self.model.partial_fit(self.x, self.y, classes=self.classes)  # one pass over the data
+
+
+# ---- per-phase breakdown of barenet's epoch ----------------------------------------------------------
+
+
+class PhaseTimer:
+    """Wraps methods of live objects and adds up their *exclusive* wall time per phase."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+        self.children: list[float] = []
+        self.wrapped: list[tuple[object, str]] = []
+
+    def wrap(self, obj, method: str, phase: str) -> None:
+        original = getattr(obj, method)
+
+        def timed(*args, **kwargs):
+            self.children.append(0.0)
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                elapsed = time.perf_counter() - start
+                inner = self.children.pop()
+                self.totals[phase] += elapsed - inner
+                if self.children:
+                    self.children[-1] += elapsed
+
+        setattr(obj, method, timed)
+        self.wrapped.append((obj, method))
+
+    def unwrap(self) -> None:
+        for obj, method in self.wrapped:
+            delattr(obj, method)
+        self.wrapped.clear()
+
+
+DENSE = "Dense: matmuls X·W, Xᵀ·dZ, dZ·Wᵀ (+ bias add/sum)"
+ACTIVATIONS = "activations (ReLU), Rescale, Dropout"
+LOSS = "loss: softmax cross-entropy, forward + gradient"
+OPTIMISER = "optimiser: Adam step"
+DATA = "data: gather x[rows], y[rows], astype float32 (timed alone)"
+REST = "metrics, checks, Python loop (the rest)"
+
+
+def phase_breakdown(contender: BarenetContender, repeats: int = 1) -> tuple[dict[str, float], float]:
+    """Seconds per phase of one barenet epoch (median over ``repeats`` instrumented epochs)."""
+    trainer, model = contender.trainer, contender.model
+    runs = []
+    for _ in range(repeats):
+        timer = PhaseTimer()
+        for layer in model.layers:
+            if isinstance(layer, Dense):
+                for method in ("forward", "backward", "backward_parameters"):
+                    timer.wrap(layer, method, DENSE)
+            else:
+                for method in ("forward", "backward"):
+                    timer.wrap(layer, method, ACTIVATIONS)
+        timer.wrap(trainer.loss, "forward", LOSS)
+        timer.wrap(trainer.loss, "backward", LOSS)
+        timer.wrap(trainer.optimizer, "step", OPTIMISER)
+        start = time.perf_counter()
+        contender.epoch()
+        total = time.perf_counter() - start
+        timer.unwrap()
+        phases = dict(timer.totals)
+        phases[DATA] = time_data_gather(contender.x, contender.y, trainer.batch_size, model.dtype)
+        phases[REST] = total - sum(phases.values())
+        runs.append((total, phases))
+    total = statistics.median(run[0] for run in runs)
+    return {name: statistics.median(run[1][name] for run in runs) for name in runs[0][1]}, total
+
+
+def time_data_gather(x, y, batch_size: int, dtype) -> float:
+    """The trainer's per-batch data work alone: a shuffled gather and the cast to float32."""
+    order = np.random.default_rng(1).permutation(len(x))
+    start = time.perf_counter()
+    for first in range(0, len(x), batch_size):
+        rows = order[first : first + batch_size]
+        x_batch, _ = x[rows], y[rows]
+        x_batch.astype(dtype, copy=False)
+    return time.perf_counter() - start
+
+
+def metrics_cost(n_samples: int, batch_size: int) -> float:
+    """What the trainer's per-batch accuracy bookkeeping costs over an epoch (argmax, compare, count)."""
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((batch_size, 10), dtype=np.float32)
+    labels = rng.integers(0, 10, batch_size)
+    counts = np.zeros(10, dtype=np.int64)
+    start = time.perf_counter()
+    for _ in range(math.ceil(n_samples / batch_size)):
+        predicted = class_ids(logits)
+        int(np.count_nonzero(predicted == labels))
+        counts += np.bincount(predicted, minlength=10)
+    return time.perf_counter() - start
+
+
+# ---- peak memory, each contender in a child process of its own ---------------------------------------
+
+
+def child_memory(args) -> None:
+    """Run in a child: load the data, train one epoch, print the peak RSS in MB as JSON."""
+    with threadpool_limits(args.threads):
+        (x, y), _, _ = load_data(args.data_dir, args.synthetic)
+        which = args.child_memory
+        if which == "barenet":
+            BarenetContender(x, y).epoch()
+        elif which == "barenet-default-recipe":
+            recipe, _ = default_recipe()
+            contender = BarenetContender(x, y, dropout=recipe["dropout"], recipe=recipe)
+            contender.epoch()
+            contender.accuracy(*load_data(args.data_dir, args.synthetic)[1])
+        elif which == "PyTorch":
+            TorchContender(x, y, args.threads).epoch()
+        elif which == "scikit-learn":
+            SklearnContender(x, y).epoch()
+        elif which == "GEMM floor":
+            FloorContender(len(x)).epoch()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+    print(json.dumps({"peak_rss_mb": peak_mb}))
+
+
+def peak_memory(name: str, args) -> float | None:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child-memory", name,
+               "--threads", str(args.threads)]
+    if args.data_dir:
+        command += ["--data-dir", args.data_dir]
+    if args.synthetic:
+        command.append("--synthetic")
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"memory child for {name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+
+
+# ---- the machine -------------------------------------------------------------------------------------
+
+
+def machine_lines(args) -> list[str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    blas = [
+        f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')}, "
+        f"{info.get('threading_layer')}, {info.get('num_threads')} threads, {Path(info['filepath']).name})"
+        for info in threadpool_info() if info.get("user_api") == "blas"
+    ]
+    try:
+        built = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas_build = f"{built.get('name')} {built.get('version')}"
+    except Exception:  # noqa: BLE001 - older NumPy
+        blas_build = "?"
+    lines = [
+        f"- command: `python {' '.join(sys.argv)}`",
+        f"- machine: {cpu}, {cores} cores available; threads used: {args.threads}",
+        f"- Python {platform.python_version()}, NumPy {np.__version__} (BLAS built: {blas_build}); "
+        f"BLAS loaded: {'; '.join(blas) or '?'}",
+        f"- barenet {barenet.__version__}",
+    ]
+    try:
+        import torch
+
+        lines.append(f"- torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    except ImportError:
+        lines.append("- torch: not installed")
+    try:
+        import sklearn
+
+        lines.append(f"- scikit-learn {sklearn.__version__}")
+    except ImportError:
+        lines.append("- scikit-learn: not installed")
+    return lines
+
+
+# ---- the two modes -----------------------------------------------------------------------------------
+
+
+def summary(times: list[float]) -> str:
+    return f"{statistics.median(times):.3f} | {min(times):.3f} | {max(times):.3f}"
+
+
+def epoch_mode(args, data) -> list[str]:
+    (x, y), _, source = data
+    contenders = [BarenetContender(x, y), FloorContender(len(x))]
+    if not args.no_torch:
+        try:
+            contenders.append(TorchContender(x, y, args.threads))
+        except ImportError:
+            print("torch is not installed: PyTorch skipped (pip install barenet[bench])", file=sys.stderr)
+    if not args.no_sklearn:
+        try:
+            contenders.append(SklearnContender(x, y))
+        except ImportError:
+            print("scikit-learn is not installed: skipped", file=sys.stderr)
+    times: dict[str, list[float]] = {c.name: [] for c in contenders}
+    rounds = args.warmup + args.epochs
+    for round_index in range(rounds):
+        shift = round_index % len(contenders)
+        for contender in contenders[shift:] + contenders[:shift]:  # rotate who goes first
+            start = time.perf_counter()
+            contender.epoch()
+            elapsed = time.perf_counter() - start
+            if round_index >= args.warmup:
+                times[contender.name].append(elapsed)
+        print(f"round {round_index + 1}/{rounds}: "
+              + ", ".join(f"{c.name} {times[c.name][-1]:.3f} s" for c in contenders if times[c.name]),
+              file=sys.stderr)
+    phases, instrumented_total = phase_breakdown(contenders[0], repeats=args.phase_epochs)
+    metrics = metrics_cost(len(x), BATCH_SIZE)
+    memory = {}
+    if not args.no_memory:
+        for name in ["data only", *times, "barenet-default-recipe"]:
+            memory[name] = peak_memory(name, args)
+
+    barenet_median = statistics.median(times["barenet"])
+    lines = [f"## One training epoch: {SIZES[0]}-{SIZES[1]}-{SIZES[2]}-{SIZES[3]} ReLU, Adam, "
+             f"batch {BATCH_SIZE}, float32 ({source}, {len(x):,} samples)", "",
+             f"Seconds per epoch, {args.epochs} interleaved epochs each after {args.warmup} warm-up.", "",
+             "| contender | median s | min s | max s | barenet / this | peak RSS MB (1 epoch, own process) |",
+             "|---|---|---|---|---|---|"]
+    for name, values in times.items():
+        ratio = "" if name == "barenet" else f"{barenet_median / statistics.median(values):.2f}"
+        rss = memory.get(name)
+        lines.append(f"| {name} | {summary(values)} | {ratio} | {'' if rss is None else f'{rss:.0f}'} |")
+    if memory.get("data only") is not None:
+        lines.append(f"| (Python + NumPy + the data alone) | | | | | {memory['data only']:.0f} |")
+    if memory.get("barenet-default-recipe") is not None:
+        lines.append(f"| (barenet, default recipe with dropout) | | | | | "
+                     f"{memory['barenet-default-recipe']:.0f} |")
+    lines += ["", "Targets: barenet ≤ 0.5 × PyTorch, ≤ 1.5 × GEMM floor; default-recipe peak RSS ≤ 400 MB.",
+              ""]
+    floor = statistics.median(times["GEMM floor"])
+    lines.append(f"- barenet / GEMM floor = **{barenet_median / floor:.2f}**")
+    for name in ("PyTorch", "scikit-learn"):
+        if name in times:
+            lines.append(f"- barenet / {name} = **{barenet_median / statistics.median(times[name]):.2f}**")
+    lines += ["", f"### Where barenet's epoch goes (one instrumented epoch: {instrumented_total:.3f} s; "
+              f"GEMM floor {floor:.3f} s)", "", "| phase | seconds | share |", "|---|---|---|"]
+    for name, seconds in sorted(phases.items(), key=lambda item: -item[1]):
+        lines.append(f"| {name} | {seconds:.3f} | {seconds / instrumented_total:.0%} |")
+    lines += ["", f"(The per-batch accuracy bookkeeping of fit, timed alone: {metrics:.3f} s per epoch; "
+              "it is part of the rest.)"]
+    return lines
+
+
+def time_to_accuracy_mode(args, data) -> list[str]:
+    (x, y), (x_test, y_test), source = data
+    recipe, recipe_source = default_recipe()
+    makers = {"barenet": lambda seed: BarenetContender(x, y, seed, recipe["dropout"], recipe)}
+    if not args.no_torch:
+        try:
+            import torch  # noqa: F401
+
+            makers["PyTorch"] = lambda seed: TorchContender(
+                x, y, args.threads, seed, recipe["dropout"], recipe
+            )
+        except ImportError:
+            print("torch is not installed: PyTorch skipped", file=sys.stderr)
+    results: dict[str, list[tuple[int, float, int, float]]] = {name: [] for name in makers}
+    for index, seed in enumerate(range(args.seeds)):
+        names = list(makers) if index % 2 == 0 else list(makers)[::-1]
+        for name in names:
+            contender = makers[name](seed)
+            start = time.perf_counter()
+            accuracy, epochs = 0.0, 0
+            while epochs < args.max_epochs and accuracy < args.target:
+                contender.epoch()
+                accuracy = contender.accuracy(x_test, y_test)
+                epochs += 1
+            elapsed = time.perf_counter() - start
+            results[name].append((seed, elapsed, epochs, accuracy))
+            print(f"seed {seed} {name}: {epochs} epochs, {elapsed:.2f} s, test accuracy {accuracy:.4f}",
+                  file=sys.stderr)
+    lines = [f"## Time to {args.target:.1%} test accuracy ({source})", "",
+             f"Recipe ({recipe_source}): {'-'.join(map(str, recipe['sizes']))} {recipe['activation']}, "
+             f"{recipe['init']} init, {recipe['optimizer']} lr {recipe['lr']}, batch {recipe['batch_size']}, "
+             f"Rescale({recipe['scale']:.6g}), dropout {recipe['dropout']}; test accuracy after every epoch "
+             f"(included in the time), at most {args.max_epochs} epochs.", "",
+             "| contender | seed | wall s | epochs | test accuracy |", "|---|---|---|---|---|"]
+    for name, rows in results.items():
+        for seed, elapsed, epochs, accuracy in rows:
+            mark = "" if accuracy >= args.target else " (cap reached)"
+            lines.append(f"| {name} | {seed} | {elapsed:.2f} | {epochs} | {accuracy:.4f}{mark} |")
+    lines += ["", "| contender | median wall s | min | max | median epochs |", "|---|---|---|---|---|"]
+    for name, rows in results.items():
+        epochs = statistics.median(r[2] for r in rows)
+        lines.append(f"| {name} | {summary([r[1] for r in rows])} | {epochs:g} |")
+    if "PyTorch" in results:
+        ratio = statistics.median(r[1] for r in results["barenet"]) / statistics.median(
+            r[1] for r in results["PyTorch"])
+        lines += ["", f"- barenet / PyTorch wall time to {args.target:.1%} = **{ratio:.2f}** (target ≤ 0.5)"]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mode", choices=("epoch", "time-to-accuracy"), default="epoch")
+    parser.add_argument("--data-dir", help="folder with mnist/ (default: BARENET_DATA_DIR, ../shared/data)")
+    parser.add_argument("--synthetic", action="store_true", help="use synthetic MNIST-shaped data")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads (default: all cores)")
+    parser.add_argument("--epochs", type=int, default=5, help="timed epochs per contender (epoch mode)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed warm-up epochs per contender")
+    parser.add_argument("--phase-epochs", type=int, default=1, help="instrumented epochs for the breakdown")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds (time-to-accuracy mode)")
+    parser.add_argument("--target", type=float, default=0.98, help="test accuracy to reach")
+    parser.add_argument("--max-epochs", type=int, default=30, help="epoch cap (time-to-accuracy mode)")
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-sklearn", action="store_true")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
+    parser.add_argument("--output", help="also write the markdown report to this file")
+    parser.add_argument("--child-memory", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if args.child_memory:
+        child_memory(args)
+        return
+    with threadpool_limits(args.threads):
+        data = load_data(args.data_dir, args.synthetic)
+        body = epoch_mode(args, data) if args.mode == "epoch" else time_to_accuracy_mode(args, data)
+        report = "\n".join(["# barenet benchmark", "", *machine_lines(args), "", *body, ""])
+    print(report)
+    if args.output:
+        Path(args.output).write_text(report, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,319 @@
+"""The configuration of a training run: every setting of ``barenet train``, in one place.
+
+A :class:`RunConfig` is built in layers, each overriding the one before:
+
+1. the general defaults (the fields' defaults below: the MNIST recipe);
+2. the defaults of the data set (:data:`DATASET_DEFAULTS`, e.g. MSE and a sigmoid output
+   for the sine regression);
+3. a TOML file (``--config run.toml``) holding the same keys;
+4. the options given on the command line.
+
+What depends on the data (the input and output widths, the loss, the learning rate of the
+chosen optimiser, ...) is filled in by :func:`resolve_for_data` once the data is loaded, so
+the ``config.toml`` written into a run folder holds every setting and repeats the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A setting that is unknown, of the wrong type, or out of range."""
+
+
+DATASETS = ("mnist", "fashion-mnist", "sine", "spirals", "csv:PATH", "npz:PATH")
+IMAGE_DATASETS = ("mnist", "fashion-mnist")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "activation": ("relu", "leaky_relu", "sigmoid", "tanh"),
+    "output_activation": ("softmax", "sigmoid", "identity"),
+    "loss": ("cross_entropy", "binary_cross_entropy", "mse"),
+    "init": ("he", "he_uniform", "xavier", "xavier_normal", "lecun", "lecun_uniform", "normal", "uniform"),
+    "bias_init": ("zeros", "normal", "uniform"),
+    "optimizer": ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"),
+    "lr_schedule": ("constant", "cosine", "step", "exponential", "inverse_time"),
+    "preprocess": ("scale", "standardize", "none"),
+    "dtype": ("float32", "float64"),
+}
+DEFAULT_LR = {
+    "sgd": 0.01,
+    "momentum": 0.01,
+    "nesterov": 0.01,
+    "rmsprop": 0.001,
+    "adam": 0.001,
+    "adamw": 0.001,
+}
+SGD_FAMILY = ("sgd", "momentum", "nesterov")
+DEFAULT_LR_DECAY = {"inverse_time": 0.01, "exponential": 0.95, "step": 0.1}
+
+
+@dataclass
+class RunConfig:
+    """Every setting of a training run. ``None`` means "chosen from the data and the other
+    settings" (see :func:`resolve_for_data`) or, for ``data_dir``, ``out``, ``train_limit``
+    and ``threads``, "not set"."""
+
+    dataset: str = "mnist"  # mnist, fashion-mnist, sine, spirals, csv:PATH or npz:PATH
+    data_dir: str | None = None  # where to look for data files first
+    layers: list[int] | None = None  # widths from input to output, e.g. [784, 256, 128, 10]
+    activation: str = "relu"  # of the hidden layers
+    output_activation: str | None = None  # softmax for classes, identity for regression
+    loss: str | None = None  # cross_entropy for classes, mse for regression
+    init: str | None = None  # he for (leaky) ReLU, xavier otherwise
+    bias_init: str = "zeros"
+    optimizer: str = "adam"
+    lr: float | None = None  # the optimiser's default
+    lr_schedule: str = "cosine"
+    lr_decay: float | None = None  # decay of inverse_time; gamma of exponential and step
+    epochs: int = 15
+    batch_size: int | str = 128  # or "full" for full-batch gradient descent
+    dropout: float = 0.2
+    l2: float = 0.0  # classic L2 strength lambda, penalty lambda/(2m)·sum(W²)
+    weight_decay: float | None = None  # the optimiser's (decoupled for adamw)
+    momentum: float | None = None  # sgd family only; 0.9 for momentum and nesterov
+    augment: int = 0  # largest random shift of training images in pixels; 0 = off
+    seed: int = 0
+    val_split: float = 0.1  # fraction of the training data held out for validation
+    early_stopping: int = 0  # patience in epochs on val_loss; 0 = off
+    out: str | None = None  # run folder; default runs/<timestamp>
+    verbose_every: int = 0  # 0: a progress bar per epoch on a terminal; N: a line every N epochs
+    quiet: bool = False
+    dtype: str = "float32"
+    preprocess: str = "scale"  # scale to [0, 1], standardize per feature, or none
+    train_limit: int | None = None  # train on the first N training samples only
+    threads: int | None = None  # BLAS threads; default all cores
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @property
+    def dataset_kind(self) -> str:
+        """``"csv"`` for ``csv:data.csv``; the name itself otherwise."""
+        return self.dataset.split(":", 1)[0]
+
+
+TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+KEYS = tuple(field.name for field in dataclasses.fields(RunConfig))
+
+DATASET_DEFAULTS: dict[str, dict] = {
+    "mnist": {},
+    "fashion-mnist": {},
+    "sine": {
+        "activation": "sigmoid",
+        "output_activation": "sigmoid",
+        "loss": "mse",
+        "lr": 0.01,
+        "lr_schedule": "constant",
+        "epochs": 1000,
+        "batch_size": 32,
+        "dropout": 0.0,
+        "preprocess": "standardize",
+        "verbose_every": 100,
+    },
+    "spirals": {
+        "lr": 0.01,
+        "lr_schedule": "constant",
+        "epochs": 200,
+        "batch_size": 32,
+        "dropout": 0.0,
+        "preprocess": "none",
+        "val_split": 0.2,
+        "verbose_every": 20,
+    },
+    "csv": {"dropout": 0.0, "preprocess": "standardize", "lr_schedule": "constant", "epochs": 50},
+    "npz": {"dropout": 0.0, "preprocess": "standardize", "lr_schedule": "constant", "epochs": 50},
+}
+HIDDEN_LAYERS = {
+    "mnist": [256, 128],
+    "fashion-mnist": [256, 128],
+    "sine": [10, 10],
+    "spirals": [100],
+    "csv": [64],
+    "npz": [64],
+}
+
+
+def key_name(name: str) -> str:
+    """``"batch-size"`` and ``"batch_size"`` both name the key ``batch_size``."""
+    return name.replace("-", "_")
+
+
+def build_config(*settings: Mapping[str, object]) -> RunConfig:
+    """A checked ``RunConfig`` from layers of settings, later ones overriding earlier ones;
+    the data set's defaults come in below all of them."""
+    merged: dict[str, object] = {}
+    for layer in settings:
+        merged |= {key_name(key): value for key, value in layer.items()}
+    check_keys(merged, "settings")
+    dataset = merged.get("dataset", RunConfig.dataset)
+    kind = check_dataset(dataset)
+    values = DATASET_DEFAULTS[kind] | merged
+    config = RunConfig(**{key: check_type(key, value) for key, value in values.items()})
+    check_values(config)
+    return config
+
+
+def check_keys(settings: Mapping[str, object], source: str) -> None:
+    unknown = sorted(set(settings) - set(KEYS))
+    if unknown:
+        raise ConfigError(
+            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in {source}; "
+            f"valid keys are: {', '.join(KEYS)}"
+        )
+
+
+def check_dataset(dataset: object) -> str:
+    """The kind of ``dataset`` (``"csv"`` for ``"csv:train.csv"``), or a ConfigError."""
+    if isinstance(dataset, str):
+        kind, _, path = dataset.partition(":")
+        if kind in DATASET_DEFAULTS and bool(path) == (kind in ("csv", "npz")):
+            return kind
+    raise ConfigError(f"unknown dataset {dataset!r}; valid values are: {', '.join(DATASETS)}")
+
+
+def check_type(key: str, value: object) -> object:
+    """``value`` if it has the type the key needs (ints are accepted for floats)."""
+    hint = typing.get_type_hints(RunConfig)[key]
+    allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for kind in allowed:
+        if kind is type(None) and value is None:
+            return value
+        if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind in (str, bool) and isinstance(value, kind):
+            return value
+        if typing.get_origin(kind) is list and isinstance(value, (list, tuple)):
+            if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+                return list(value)
+    names = [TYPE_NAMES.get(kind, "a list of integers") for kind in allowed if kind is not type(None)]
+    raise ConfigError(f"{key} must be {' or '.join(names)}; got {value!r}")
+
+
+def check_values(config: RunConfig) -> None:
+    """Refuse values out of range, naming the valid ones."""
+    for key, valid in CHOICES.items():
+        value = getattr(config, key)
+        if value is not None and value not in valid:
+            raise ConfigError(f"unknown {key} {value!r}; valid values are: {', '.join(valid)}")
+    if isinstance(config.batch_size, str) and config.batch_size != "full":
+        raise ConfigError(f"batch_size must be a positive integer or 'full'; got {config.batch_size!r}")
+    positive = {
+        "epochs": 0,
+        "batch_size": 1,
+        "seed": 0,
+        "augment": 0,
+        "early_stopping": 0,
+        "verbose_every": 0,
+        "train_limit": 1,
+        "threads": 1,
+    }
+    for key, smallest in positive.items():
+        value = getattr(config, key)
+        if isinstance(value, int) and value < smallest:
+            raise ConfigError(f"{key} must be >= {smallest}; got {value}")
+    if config.layers is not None and (len(config.layers) < 2 or min(config.layers) < 1):
+        raise ConfigError(
+            f"layers needs at least two positive sizes (inputs ... outputs); got {config.layers}"
+        )
+    if not 0 <= config.dropout < 1:
+        raise ConfigError(f"dropout is the probability of dropping a unit, in [0, 1); got {config.dropout}")
+    if not 0 <= config.val_split < 1:
+        raise ConfigError(f"val_split must be in [0, 1); got {config.val_split}")
+    for key in ("lr", "l2", "weight_decay", "momentum", "lr_decay"):
+        value = getattr(config, key)
+        if value is not None and value < 0:
+            raise ConfigError(f"{key} must be >= 0; got {value}")
+    if config.lr == 0:
+        raise ConfigError("lr must be positive")
+    if config.early_stopping and not config.val_split:
+        raise ConfigError("early_stopping watches the validation loss: it needs val_split > 0")
+    if config.momentum is not None and config.optimizer not in SGD_FAMILY:
+        raise ConfigError(
+            f"momentum applies to the optimizers {', '.join(SGD_FAMILY)}, not {config.optimizer!r}"
+        )
+    if config.lr_decay is not None and config.lr_schedule not in DEFAULT_LR_DECAY:
+        raise ConfigError(
+            f"lr_decay applies to the schedules {', '.join(DEFAULT_LR_DECAY)}, not {config.lr_schedule!r}"
+        )
+    if config.augment and config.dataset_kind not in IMAGE_DATASETS + ("csv", "npz"):
+        raise ConfigError(f"augment shifts 28x28 images; the {config.dataset} data set holds no images")
+
+
+def resolve_for_data(config: RunConfig, n_features: int, n_outputs: int, task: str) -> RunConfig:
+    """Fill in every setting left to the data: layer widths, output activation, loss,
+    initialiser, learning rate, momentum, weight decay and schedule decay."""
+    layers = config.layers or [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs]
+    if task == "regression":
+        output_activation, loss = "identity", "mse"
+    elif layers[-1] == 1:
+        output_activation, loss = "sigmoid", "binary_cross_entropy"
+    else:
+        output_activation, loss = "softmax", "cross_entropy"
+    sgd = config.optimizer in SGD_FAMILY
+    momentum = 0.9 if config.optimizer in ("momentum", "nesterov") else 0.0
+    return dataclasses.replace(
+        config,
+        layers=layers,
+        output_activation=config.output_activation or output_activation,
+        loss=config.loss or loss,
+        init=config.init or ("he" if config.activation in ("relu", "leaky_relu") else "xavier"),
+        lr=config.lr or DEFAULT_LR[config.optimizer],
+        momentum=config.momentum if config.momentum is not None or not sgd else momentum,
+        weight_decay=config.weight_decay
+        if config.weight_decay is not None
+        else (0.01 if config.optimizer == "adamw" else 0.0),
+        lr_decay=config.lr_decay if config.lr_decay is not None else DEFAULT_LR_DECAY.get(config.lr_schedule),
+    )
+
+
+# ---- TOML files -----------------------------------------------------------------------------
+
+
+def read_toml(path: str | Path) -> dict[str, object]:
+    """The keys of a flat TOML file, checked against :data:`KEYS`."""
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            settings = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    settings = {key_name(key): value for key, value in settings.items()}
+    check_keys(settings, str(path))
+    return settings
+
+
+def toml_text(config: RunConfig) -> str:
+    """``config`` as a flat TOML file, one ``key = value`` line per set key."""
+    lines = ["# barenet run configuration: barenet train --config config.toml repeats the run"]
+    for key, value in config.to_dict().items():
+        if value is not None:
+            lines.append(f"{key} = {toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    raise TypeError(f"cannot write {value!r} to TOML")

@@ -1,0 +1,272 @@
+"""A training run, as ``barenet train`` does it: from a :class:`RunConfig` and its data to a
+run folder holding the model, its configuration, its history and its plots.
+
+    folder/
+        model.npz          the trained model (it takes raw inputs: preprocessing is a layer)
+        config.toml        every setting; ``barenet train --config config.toml`` repeats the run
+        history.csv        loss and metrics per epoch, training and validation
+        checkpoint.npz     the whole training state, for ``barenet train --resume``
+        *.png              learning curves, confusion matrix, misclassified images, ...
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .callbacks import Callback, EarlyStopping, HistoryLogger, ModelCheckpoint
+from .checkpoints import load_checkpoint, read_checkpoint
+from .config import ConfigError, RunConfig, toml_text
+from .data_sources import Data
+from .datasets import RandomShift, train_validation_split
+from .layer import Layer
+from .layers import Dense, Rescale, Standardize
+from .metrics import confusion_matrix
+from .model import Sequential, mlp
+from .plots import (
+    plot_confusion_matrix,
+    plot_first_layer_weights,
+    plot_history,
+    plot_image_grid,
+    plot_regression_fit,
+)
+from .training import DivergenceError, History, Trainer, TrainingInterrupted, evaluate
+
+MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
+    "model.npz",
+    "config.toml",
+    "history.csv",
+    "checkpoint.npz",
+)
+
+
+class RunFolderError(ValueError):
+    """The run folder cannot be created or written to."""
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    model: Sequential
+    history: History
+    test_metrics: dict[str, float]
+
+
+# ---- the pieces of a run ------------------------------------------------------------------------
+
+
+def check_layers_fit(config: RunConfig, data: Data) -> None:
+    """Refuse layer widths that do not fit the data, saying what the data needs."""
+    first, last = config.layers[0], config.layers[-1]
+    if first != data.n_features:
+        raise ConfigError(
+            f"the {data.name} data has {data.n_features} features per sample, so the first layer size "
+            f"must be {data.n_features}; got --layers {' '.join(map(str, config.layers))}"
+        )
+    needed = data.n_outputs
+    fits = last == needed or (data.task == "classification" and needed == 2 and last == 1)
+    if not fits:
+        what = (
+            f"{needed} classes" if data.task == "classification" else f"{needed} target value(s) per sample"
+        )
+        raise ConfigError(
+            f"the {data.name} data has {what}, so the last layer size must be {needed}; "
+            f"got --layers {' '.join(map(str, config.layers))}"
+        )
+
+
+def preprocessing_layers(config: RunConfig, x_train: np.ndarray) -> list[Layer]:
+    """The preprocessing the model will carry, fitted on the training split only."""
+    if config.preprocess == "standardize":
+        return [Standardize.fit(x_train, dtype=config.dtype)]
+    if config.preprocess == "scale":
+        low, high = float(x_train.min()), float(x_train.max())
+        spread = high - low if high > low else 1.0
+        return [Rescale(1 / spread, -low / spread if low else 0.0)]
+    return []
+
+
+def build_model(config: RunConfig, task: str, x_train: np.ndarray) -> Sequential:
+    return mlp(
+        config.layers,
+        activation=config.activation,
+        output_activation=config.output_activation,
+        task=task,
+        dropout=config.dropout,
+        init=config.init,
+        bias_init=config.bias_init,
+        preprocessing=preprocessing_layers(config, x_train),
+        rng=config.seed,
+        dtype=config.dtype,
+    )
+
+
+def schedule_options(config: RunConfig) -> dict:
+    """The settings of the learning-rate schedule that come from the configuration."""
+    return {
+        "constant": {},
+        "cosine": {"total": max(config.epochs, 1)},
+        "inverse_time": {"decay": config.lr_decay},
+        "exponential": {"gamma": config.lr_decay},
+        "step": {"gamma": config.lr_decay, "step_size": max(1, config.epochs // 3)},
+    }[config.lr_schedule]
+
+
+def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer:
+    optimizer_options = {"weight_decay": config.weight_decay}
+    if config.momentum is not None:
+        optimizer_options["momentum"] = config.momentum
+    augment = RandomShift(config.augment, rng=config.seed + 1) if config.augment else None
+    return Trainer(
+        model,
+        loss=config.loss,
+        optimizer=config.optimizer,
+        lr=config.lr,
+        lr_schedule=config.lr_schedule,
+        schedule_options=schedule_options(config),
+        batch_size=config.batch_size,
+        l2=config.l2,
+        optimizer_options=optimizer_options,
+        augment=augment,
+        seed=config.seed,
+        checkpoint_path=str(folder / CHECKPOINT_FILE),
+        checkpoint_extra=checkpoint_extra(config),
+    )
+
+
+def checkpoint_extra(config: RunConfig) -> dict:
+    return {"config": config.to_dict()}
+
+
+def config_from_checkpoint(path: str | Path) -> dict:
+    """The settings stored in a checkpoint written by ``barenet train``."""
+    description, _ = read_checkpoint(path)
+    settings = description.get("extra", {}).get("config")
+    if settings is None:
+        raise ConfigError(
+            f"{path} holds no run configuration (it was not written by barenet train); "
+            "resume it from Python with barenet.checkpoints.load_checkpoint"
+        )
+    return settings
+
+
+def new_run_folder(root: str | Path = "runs") -> Path:
+    """``runs/<date>-<time>``, with a suffix if that exists already."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder, suffix = Path(root) / stamp, 2
+    while folder.exists():
+        folder, suffix = Path(root) / f"{stamp}-{suffix}", suffix + 1
+    return folder
+
+
+def prepare_folder(folder: Path) -> Path:
+    """Create ``folder`` and check that files can be written in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".barenet-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise RunFolderError(
+            f"cannot write the run folder {folder}: {error.strerror or error}; "
+            "choose a folder you can write to with --out DIR"
+        ) from None
+    return folder
+
+
+# ---- a whole run --------------------------------------------------------------------------------
+
+
+def split_training_data(config: RunConfig, data: Data) -> tuple[tuple, tuple | None]:
+    """The training samples (the first ``train_limit``), split into training and validation."""
+    x, y = data.x_train[: config.train_limit], data.y_train[: config.train_limit]
+    if not config.val_split:
+        return (x, y), None
+    classification = data.task == "classification"
+    return train_validation_split(x, y, config.val_split, stratify=classification, rng=config.seed)
+
+
+def train_run(
+    config: RunConfig,
+    data: Data,
+    folder: Path,
+    resume: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> RunResult:
+    """Train as ``config`` says, writing the run folder; ``resume`` continues a checkpoint.
+
+    Raises DivergenceError (after saving the model's last finite weights) and
+    TrainingInterrupted (after saving a checkpoint and the model) from the trainer.
+    """
+    (x_train, y_train), validation = split_training_data(config, data)
+    model = build_model(config, data.task, x_train)
+    trainer = build_trainer(config, model, folder)
+    if resume is not None:
+        load_checkpoint(trainer, resume)
+    prepare_folder(folder)
+    (folder / CONFIG_FILE).write_text(toml_text(config))
+    callbacks: list[Callback] = []
+    if config.early_stopping:
+        callbacks.append(EarlyStopping("val_loss", patience=config.early_stopping))
+    callbacks += [
+        ModelCheckpoint(folder / CHECKPOINT_FILE, extra=checkpoint_extra(config)),
+        HistoryLogger(folder / HISTORY_FILE),
+    ]
+    n_validation = len(validation[0]) if validation is not None else 0
+    log(
+        f"training {'-'.join(map(str, config.layers))} ({config.activation}) on {data.name}: "
+        f"{len(x_train)} training, {n_validation} validation, {len(data.x_test)} test samples"
+        + (f"; resuming after epoch {trainer.epoch}" if resume is not None else "")
+    )
+    log(f"run folder: {folder}")
+    verbose = 0 if config.quiet else (2 if config.verbose_every else 1)
+    try:
+        trainer.fit(
+            x_train,
+            y_train,
+            epochs=config.epochs,
+            validation_data=validation,
+            callbacks=callbacks,
+            verbose=verbose,
+            verbose_every=config.verbose_every or 1,
+        )
+    except (DivergenceError, TrainingInterrupted):
+        model.save(folder / MODEL_FILE)
+        raise
+    model.save(folder / MODEL_FILE)
+    test_metrics = evaluate(model, data.x_test, data.y_test, loss=config.loss)
+    draw_plots(folder, model, data, trainer.history)
+    return RunResult(folder, model, trainer.history, test_metrics)
+
+
+# ---- pictures -----------------------------------------------------------------------------------
+
+
+def draw_plots(folder: Path, model: Sequential, data: Data, history: History) -> list[Path]:
+    """The run's PNGs: learning curves, and on the test set the confusion matrix, the
+    misclassified images and the first layer's weights (for images), or the regression fit."""
+    written = [plot_history(history.history, folder / "history.png")]
+    if data.task == "regression":
+        predictions = model.predict(data.x_test)
+        written.append(plot_regression_fit(data.x_test, data.y_test, predictions, folder / "fit.png"))
+        return written
+    predictions = model.predict(data.x_test)
+    matrix = confusion_matrix(data.y_test, predictions, len(data.class_names))
+    written.append(plot_confusion_matrix(matrix, folder / "confusion_matrix.png", data.class_names))
+    if data.image_shape is not None:
+        written.append(plot_misclassified(data, predictions, folder / "misclassified.png"))
+        first_dense = next(layer for layer in model.layers if isinstance(layer, Dense))
+        written.append(plot_first_layer_weights(first_dense.weight.value, folder / "first_layer_weights.png"))
+    return written
+
+
+def plot_misclassified(data: Data, predictions: np.ndarray, path: Path, count: int = 36) -> Path:
+    wrong = np.flatnonzero(predictions != data.y_test)[:count]
+    names = data.class_names
+    captions = [f"true {names[data.y_test[i]]}\npredicted {names[predictions[i]]}" for i in wrong]
+    title = f"{len(wrong)} of {np.count_nonzero(predictions != data.y_test)} misclassified test images"
+    return plot_image_grid(data.x_test[wrong], captions, path, title, data.image_shape)

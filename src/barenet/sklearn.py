@@ -1,0 +1,416 @@
+"""scikit-learn estimators backed by barenet: ``MLPClassifier`` and ``MLPRegressor``.
+
+They take the parameters of scikit-learn's MLP where the meaning is the same, so they drop
+into pipelines, cross-validation and grid searches, and add barenet's own: ``dropout``,
+``leaky_relu``, more solvers (``rmsprop``, ``adamw``), learning-rate schedules, ``init``
+and ``dtype``. The trained network is ``model_``, a plain :class:`barenet.Sequential`
+(``model_.save(path)`` writes a safe model file).
+
+Training mirrors scikit-learn's stochastic solvers: one epoch per iteration; stop when the
+training loss (or, with ``early_stopping``, the validation score) has not improved by
+``tol`` for more than ``n_iter_no_change`` epochs; a ``ConvergenceWarning`` when
+``max_iter`` epochs were not enough. A binary classifier has one sigmoid output, as in
+scikit-learn; ``predict_proba`` still returns two columns.
+
+Needs scikit-learn: ``pip install barenet[sklearn]``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn < 1.6
+
+    def validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
+
+
+from .init import Initializer
+from .losses import MSE, Loss
+from .model import mlp
+from .schedules import Schedule
+from .training import Trainer
+
+SOLVERS = ("adam", "sgd", "adamw", "rmsprop")
+# scikit-learn's activation names → barenet's
+ACTIVATIONS = {
+    "identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
+}
+FLOAT_DTYPES = (np.float64, np.float32)  # X keeps either; anything else becomes float64
+MAX_DENSE_ENTRIES = 10**8  # sparse input is densified up to this many entries (400 MB in float32)
+
+
+class BaseMLP(BaseEstimator):
+    """What the classifier and the regressor share: parameters, checks and the training loop.
+
+    Parameters as in scikit-learn's MLP:
+        hidden_layer_sizes: units of each hidden layer, e.g. ``(64, 32)``.
+        activation: of the hidden layers: "relu", "tanh", "logistic", "identity" or "leaky_relu".
+        solver: "adam", "sgd" (with ``momentum``, ``nesterovs_momentum``), "adamw" or "rmsprop".
+        alpha: L2 strength, the penalty alpha/(2·batch size)·Σ‖W‖² (barenet's ``l2``).
+        batch_size: samples per step; "auto" is min(200, n_samples).
+        learning_rate_init: the (initial) learning rate.
+        max_iter: the most epochs one ``fit`` runs.
+        tol, n_iter_no_change: stop after more than ``n_iter_no_change`` epochs without a
+            ``tol`` improvement.
+        early_stopping, validation_fraction: watch the score on this held-out fraction instead
+            of the training loss, and keep the weights that scored best.
+        beta_1, beta_2, epsilon: Adam's (and AdamW's; RMSProp's ``epsilon``).
+        random_state: seed (or RandomState) for the weights, the shuffling and dropout.
+        verbose: print the loss of each epoch.
+        warm_start: ``fit`` continues from the current weights.
+    barenet's own:
+        dropout: probability of dropping each hidden unit while training.
+        init: weight initialiser ("he", "xavier", ...; default He for (leaky) ReLU, else Xavier).
+        lr_schedule: "constant", "inverse_time", "step", "exponential", "cosine" (over
+            ``max_iter`` epochs) or a :class:`barenet.schedules.Schedule`.
+        dtype: "float32" or "float64", the network's numbers.
+    """
+
+    _task: str  # "classification" or "regression"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 1e-4,
+        batch_size: int | str = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: bool = False,
+        warm_start: bool = False,
+        dropout: float = 0.0,
+        init: str | Initializer | None = None,
+        lr_schedule: str | Schedule = "constant",
+        dtype: str = "float32",
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dropout = dropout
+        self.init = init
+        self.lr_schedule = lr_schedule
+        self.dtype = dtype
+
+    # ---- what subclasses provide --------------------------------------------------------
+
+    def _encode_targets(self, y, first: bool, classes=None) -> tuple[np.ndarray, int]:
+        """Targets as the network trains on them, and the number of network outputs."""
+        raise NotImplementedError
+
+    def _loss(self) -> Loss | None:
+        return None  # barenet's default for the task
+
+    # ---- checks -------------------------------------------------------------------------
+
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
+        if not all(isinstance(size, (int, np.integer)) and size >= 1 for size in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}")
+        return sizes
+
+    def _check_params(self) -> None:
+        """Parameters barenet itself does not check (it checks lr, alpha, dropout, momentum, ...)."""
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}; got {self.solver!r} (lbfgs is not offered)")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
+        if np.dtype(self.dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; got {self.dtype!r}")
+        counts = {"max_iter": self.max_iter, "n_iter_no_change": self.n_iter_no_change}
+        if self.batch_size != "auto":
+            counts["batch_size"] = self.batch_size
+        for name, value in counts.items():
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        if not self.tol >= 0:
+            raise ValueError(f"tol must be >= 0; got {self.tol!r}")
+        if self.early_stopping and not 0 < self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in (0, 1); got {self.validation_fraction!r}")
+
+    def _validate_input(self, X, y, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        """scikit-learn's checks of (X, y) for fitting."""
+        regression = self._task == "regression"
+        X, y = validate_data(
+            self, X, y, accept_sparse=True, dtype=FLOAT_DTYPES, multi_output=regression,
+            y_numeric=regression, reset=reset,
+        )
+        return _densify(X), y
+
+    # ---- training -----------------------------------------------------------------------
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> BaseMLP:
+        """Train on (X, y) for up to ``max_iter`` epochs (continuing the model if ``warm_start``)."""
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X, y, incremental: bool, classes=None) -> BaseMLP:
+        self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first = not hasattr(self, "model_") or not (incremental or self.warm_start)
+        X, y = self._validate_input(X, y, reset=first)
+        targets, n_outputs = self._encode_targets(y, first, classes)
+        random_state = check_random_state(self.random_state)
+        if first:
+            self._build(X.shape[1], n_outputs, _seed(random_state))
+        if not incremental or not hasattr(self, "_trainer"):
+            self._trainer = self._new_trainer(_seed(random_state))
+        validation = None
+        if self.early_stopping:
+            X, X_val, y, y_val, targets, _ = train_test_split(
+                X, y, targets, test_size=self.validation_fraction, random_state=random_state,
+                stratify=targets if self._task == "classification" else None,
+            )
+            if len(X_val) < 2:
+                raise ValueError("the validation set is too small; increase validation_fraction")
+            validation = (X_val, y_val)
+        self._trainer.batch_size = self._batch_size(len(X))
+        self._run_epochs(X, targets, 1 if incremental else self.max_iter, validation, incremental)
+        return self
+
+    def _build(self, n_features: int, n_outputs: int, seed: int) -> None:
+        self.model_ = mlp(
+            [n_features, *self._hidden_sizes(), n_outputs], activation=ACTIVATIONS[self.activation],
+            task=self._task, dropout=self.dropout, init=self.init, rng=seed, dtype=self.dtype,
+        )
+        self.loss_curve_: list[float] = []
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -np.inf, None
+        else:
+            self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
+
+    def _batch_size(self, n_samples: int) -> int:
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` larger than sample size. It is going to be clipped", stacklevel=4)
+        return int(min(self.batch_size, n_samples))
+
+    def _new_trainer(self, seed: int) -> Trainer:
+        if self.solver == "sgd":
+            options = {"momentum": self.momentum, "nesterov": self.nesterovs_momentum and self.momentum > 0}
+        elif self.solver == "rmsprop":
+            options = {"eps": self.epsilon}
+        else:
+            options = {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
+        return Trainer(
+            self.model_, loss=self._loss(), optimizer=self.solver, lr=self.learning_rate_init,
+            lr_schedule=self.lr_schedule,
+            schedule_options={"total": self.max_iter} if self.lr_schedule == "cosine" else None,
+            l2=self.alpha, optimizer_options=options, seed=seed,
+        )
+
+    def _run_epochs(self, X, targets, epochs: int, validation, incremental: bool) -> None:
+        """scikit-learn's loop: stop after more than ``n_iter_no_change`` epochs without a
+        ``tol`` improvement of the training loss (or of the validation score)."""
+        self.n_iter_ = 0
+        for _ in range(epochs):
+            history = self._trainer.fit(X, targets, epochs=self._trainer.epoch + 1, verbose=0)
+            self.n_iter_ += 1
+            self.loss_curve_.append(history.history["loss"][-1])
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}")
+            self._update_no_improvement_count(validation)
+            if self._no_improvement_count > self.n_iter_no_change:
+                if self.verbose:
+                    watched = "Validation score" if validation else "Training loss"
+                    print(f"{watched} did not improve more than tol={self.tol} for "
+                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                break
+        else:
+            if not incremental:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                    "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4,
+                )
+        if validation is not None:
+            for parameter, best in zip(self.model_.parameters(), self._best_weights):
+                parameter.value[...] = best
+
+    def _update_no_improvement_count(self, validation) -> None:
+        if validation is not None:
+            score = self._validation_score(*validation)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            improved = score >= self.best_validation_score_ + self.tol
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_weights = [p.value.copy() for p in self.model_.parameters()]
+        else:
+            loss = self.loss_curve_[-1]
+            improved = loss <= self.best_loss_ - self.tol
+            self.best_loss_ = min(self.best_loss_, loss)
+        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
+
+    # ---- using the fitted network -------------------------------------------------------
+
+    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+        """``score`` on arrays already checked (accuracy, or R² averaged over the outputs)."""
+        raise NotImplementedError
+
+    def _checked(self, X: ArrayLike) -> np.ndarray:
+        """X for prediction, checked against what the estimator was fitted on."""
+        check_is_fitted(self)
+        return _densify(validate_data(self, X, accept_sparse=True, dtype=FLOAT_DTYPES, reset=False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, BaseMLP):
+    """A multi-layer perceptron classifier trained by barenet, with scikit-learn's interface.
+
+    Any labels (strings included) are learnt as ``classes_``; the parameters are those of
+    :class:`BaseMLP`. Fitted: ``classes_``, ``n_features_in_`` (``feature_names_in_``),
+    ``loss_curve_``, ``best_loss_``, ``validation_scores_``, ``best_validation_score_``,
+    ``n_iter_`` and ``model_``, the trained :class:`barenet.Sequential`.
+    """
+
+    _task = "classification"
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> MLPClassifier:
+        """One epoch on (X, y); the first call needs ``classes``, all the labels there will be."""
+        if not hasattr(self, "model_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _encode_targets(self, y, first: bool, classes=None) -> tuple[np.ndarray, int]:
+        check_classification_targets(y)
+        if first:
+            self.classes_ = np.unique(y if classes is None else classes)
+            if len(self.classes_) < 2:
+                raise ValueError(f"a classifier needs at least 2 classes; got 1 class, {self.classes_}")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={classes!r} differs from the first call's classes_ {self.classes_}")
+        ids = np.searchsorted(self.classes_, y).clip(max=len(self.classes_) - 1)
+        unknown = self.classes_[ids] != y
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels the classifier does not know: {np.unique(y[unknown])}; "
+                f"its classes_ are {self.classes_}"
+            )
+        return ids, 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """The most probable label of each sample."""
+        return self._labels(self._checked(X))
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Probabilities of shape (n_samples, n_classes), columns in the order of ``classes_``."""
+        X = self._checked(X)
+        return self.model_.predict_proba(X).astype(X.dtype, copy=False)
+
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba`."""
+        return np.log(self.predict_proba(X))
+
+    def _labels(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[self.model_.predict_proba(X).argmax(axis=1)]
+
+    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+        return accuracy_score(y, self._labels(X))
+
+
+class MLPRegressor(RegressorMixin, BaseMLP):
+    """A multi-layer perceptron regressor trained by barenet, with scikit-learn's interface.
+
+    Trains on scikit-learn's loss ½·mean((ŷ − y)²); y may have several columns. The parameters
+    and fitted attributes are those of :class:`MLPClassifier`, less ``classes_``.
+    """
+
+    _task = "regression"
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> MLPRegressor:
+        """One epoch on (X, y), continuing from the current weights."""
+        return self._fit(X, y, incremental=True)
+
+    def _loss(self) -> Loss:
+        return MSE(half=True)
+
+    def _encode_targets(self, y, first: bool, classes=None) -> tuple[np.ndarray, int]:
+        targets = y.reshape(len(y), -1)
+        if not first and targets.shape[1] != self.model_.out_features:
+            raise ValueError(
+                f"y has {targets.shape[1]} outputs but the model was fitted with {self.model_.out_features}"
+            )
+        return targets, targets.shape[1]
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predictions of shape (n_samples,) for one output, (n_samples, n_outputs) for several."""
+        return self._values(self._checked(X))
+
+    def _values(self, X: np.ndarray) -> np.ndarray:
+        outputs = self.model_.predict_scores(X).astype(X.dtype, copy=False)
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
+
+    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+        return r2_score(y, self._values(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _seed(random_state: np.random.RandomState) -> int:
+    """An integer seed for barenet drawn from scikit-learn's random state."""
+    return int(random_state.randint(np.iinfo(np.int32).max))
+
+
+def _densify(X):
+    """barenet works on dense arrays: a sparse X becomes one, unless that would be huge."""
+    if not sparse.issparse(X):
+        return X
+    if X.shape[0] * X.shape[1] > MAX_DENSE_ENTRIES:
+        raise ValueError(
+            f"X is a sparse matrix of shape {X.shape}, too large to densify; barenet works on dense "
+            "arrays. Reduce the features first (e.g. TruncatedSVD) or pass a dense array"
+        )
+    return X.toarray()

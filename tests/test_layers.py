@@ -1,0 +1,224 @@
+"""Layers and activations: each forward pass is its formula, each backward pass its derivative,
+and every one keeps the dtype it is given."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from barenet import (
+    Dense,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Rescale,
+    Sigmoid,
+    Softmax,
+    Standardize,
+    Tanh,
+)
+from barenet.activations import ACTIVATIONS, log_softmax, sigmoid, softmax
+
+FLOATS = [np.float32, np.float64]
+
+# (activation, f(x), f'(x)) written from the textbook definitions, not from the library.
+ELEMENTWISE = [
+    (ReLU(), lambda x: np.where(x > 0, x, 0.0), lambda x: (x > 0).astype(float)),
+    (LeakyReLU(0.1), lambda x: np.where(x > 0, x, 0.1 * x), lambda x: np.where(x > 0, 1.0, 0.1)),
+    (Sigmoid(), lambda x: 1 / (1 + np.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+    (Tanh(), np.tanh, lambda x: 1 / np.cosh(x) ** 2),
+    (Identity(), lambda x: x, np.ones_like),
+]
+ELEMENTWISE_IDS = [type(layer).__name__ for layer, _, _ in ELEMENTWISE]
+
+moderate = st.floats(-20, 20, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+batches = arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 6)), elements=moderate)
+
+
+def random(shape, seed=0, dtype=np.float64):
+    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
+
+
+# ---- forward passes are their formulas ------------------------------------------------------
+
+
+def test_dense_forward_is_x_times_w_plus_b():
+    layer = Dense(3, 2, rng=0, dtype=np.float64)
+    layer.bias.value[:] = [0.5, -1.0]
+    x = random((4, 3))
+    expected = np.array([[sum(x[n, i] * layer.weight.value[i, j] for i in range(3)) + layer.bias.value[j]
+                          for j in range(2)] for n in range(4)])
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12)
+
+
+def test_dense_backward_gives_dx_dw_db():
+    layer = Dense(3, 2, rng=0, dtype=np.float64)
+    x, grad_output = random((4, 3), seed=1), random((4, 2), seed=2)
+    layer.forward(x)
+    grad_x = layer.backward(grad_output.copy())
+    np.testing.assert_allclose(grad_x, grad_output @ layer.weight.value.T, rtol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad, x.T @ grad_output, rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, grad_output.sum(axis=0), rtol=1e-12)
+
+
+def test_dense_backward_overwrites_gradients_instead_of_accumulating():
+    layer = Dense(3, 2, rng=0, dtype=np.float64)
+    x, grad_output = random((4, 3)), random((4, 2), seed=1)
+    for _ in range(2):
+        layer.forward(x)
+        layer.backward(grad_output.copy())
+    np.testing.assert_allclose(layer.weight.grad, x.T @ grad_output, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("layer", "function", "derivative"), ELEMENTWISE, ids=ELEMENTWISE_IDS)
+@settings(max_examples=25, deadline=None)
+@given(x=batches)
+def test_elementwise_activation_matches_its_formula_and_derivative(layer, function, derivative, x):
+    grad_output = np.linspace(-1, 1, x.size).reshape(x.shape)
+    np.testing.assert_allclose(layer.forward(x), function(x), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        layer.backward(grad_output.copy()), grad_output * derivative(x), rtol=1e-9, atol=1e-15
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=batches)
+def test_softmax_rows_are_probabilities_proportional_to_exp(x):
+    probabilities = Softmax().forward(x)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-12)
+    direct = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)  # safe: |x| <= 20
+    np.testing.assert_allclose(probabilities, direct, rtol=1e-12, atol=1e-300)
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=batches)
+def test_softmax_backward_is_the_jacobian_product(x):
+    layer = Softmax()
+    s = layer.forward(x)
+    grad_output = np.cos(np.arange(x.size, dtype=float)).reshape(x.shape)
+    grad_x = layer.backward(grad_output.copy())
+    for row in range(len(x)):
+        jacobian = np.diag(s[row]) - np.outer(s[row], s[row])  # ∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ)
+        np.testing.assert_allclose(grad_x[row], jacobian.T @ grad_output[row], rtol=1e-9, atol=1e-15)
+
+
+def test_log_softmax_equals_log_of_softmax():
+    x = random((5, 4)) * 3
+    np.testing.assert_allclose(log_softmax(x), np.log(softmax(x)), rtol=1e-12)
+
+
+def test_rescale_is_affine_and_its_gradient_is_the_scale():
+    layer = Rescale(1 / 255, offset=-0.5)
+    x = np.array([[0.0, 255.0, 51.0]])
+    np.testing.assert_allclose(layer.forward(x), [[-0.5, 0.5, -0.3]], rtol=1e-12)
+    np.testing.assert_allclose(layer.backward(np.ones((1, 3))), np.full((1, 3), 1 / 255), rtol=1e-12)
+
+
+def test_standardize_fit_gives_zero_mean_unit_variance_on_training_data():
+    x = random((200, 3)) * [1.0, 5.0, 0.1] + [10.0, -3.0, 0.0]
+    layer = Standardize.fit(x, dtype=np.float64)
+    z = layer.forward(x)
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(z.std(axis=0), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(layer.backward(np.ones((1, 3))), 1 / x.std(axis=0)[None], rtol=1e-12)
+
+
+def test_standardize_leaves_constant_features_unscaled():
+    x = np.array([[1.0, 7.0], [3.0, 7.0]])
+    layer = Standardize.fit(x, dtype=np.float64)
+    np.testing.assert_array_equal(layer.std, [1.0, 1.0])
+    np.testing.assert_array_equal(layer.forward(x)[:, 1], [0.0, 0.0])
+
+
+def test_dropout_is_the_identity_when_not_training():
+    x = random((4, 5))
+    assert Dropout(0.5, rng=0).forward(x, training=False) is x
+
+
+def test_dropout_zeros_a_fraction_p_and_scales_survivors_by_one_over_keep():
+    p = 0.3
+    x = np.ones((200, 500))
+    y = Dropout(p, rng=0).forward(x, training=True)
+    assert set(np.unique(y)) == {0.0, 1 / (1 - p)}
+    assert abs((y == 0).mean() - p) < 0.01  # 100 000 draws: standard error 0.0015
+    assert abs(y.mean() - 1.0) < 0.02  # inverted dropout keeps the expectation
+
+
+def test_dropout_backward_uses_the_forward_mask():
+    layer = Dropout(0.5, rng=0)
+    y = layer.forward(np.ones((6, 7)), training=True)
+    np.testing.assert_array_equal(layer.backward(np.ones((6, 7))), y)
+
+
+def test_dropout_masks_repeat_for_the_same_seed():
+    x = np.ones((3, 8))
+    first = Dropout(0.5, rng=42).forward(x, training=True)
+    second = Dropout(0.5, rng=42).forward(x, training=True)
+    third = Dropout(0.5, rng=43).forward(x, training=True)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, third)
+
+
+# ---- extreme inputs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_sigmoid_and_softmax_are_exact_for_logits_of_plus_minus_1e4(dtype):
+    z = np.array([[1e4, -1e4], [-1e4, 1e4], [0.0, 0.0]], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow to 0 is exact
+        np.testing.assert_array_equal(sigmoid(z), [[1, 0], [0, 1], [0.5, 0.5]])
+        np.testing.assert_array_equal(softmax(z), [[1, 0], [0, 1], [0.5, 0.5]])
+        np.testing.assert_array_equal(log_softmax(z), [[0, -2e4], [-2e4, 0], [-np.log(dtype(2))] * 2])
+        for layer in (Sigmoid(), Softmax()):
+            layer.forward(z)
+            assert np.all(np.isfinite(layer.backward(np.ones_like(z))))
+
+
+# ---- dtypes: float32 stays float32, float64 stays float64 ----------------------------------
+
+LAYER_FACTORIES = {
+    "Dense": lambda dtype: Dense(4, 4, rng=0, dtype=dtype),
+    "Dropout": lambda dtype: Dropout(0.5, rng=0),
+    "Rescale": lambda dtype: Rescale(0.5, offset=1.0),
+    "Standardize": lambda dtype: Standardize(np.arange(4.0), np.arange(1.0, 5.0), dtype=dtype),
+    **{name: (lambda dtype, cls=cls: cls()) for name, cls in ACTIVATIONS.items() if name != "linear"},
+}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", sorted(LAYER_FACTORIES))
+def test_layer_keeps_the_dtype_through_forward_and_backward(name, dtype):
+    layer = LAYER_FACTORIES[name](dtype)
+    x = random((3, 4), dtype=dtype)
+    output = layer.forward(x, training=True)
+    grad_x = layer.backward(np.ones_like(output))
+    assert output.dtype == dtype
+    assert grad_x.dtype == dtype
+    for parameter in layer.parameters():
+        assert parameter.value.dtype == dtype and parameter.grad.dtype == dtype
+
+
+def test_layers_are_float32_by_default():
+    layer = Dense(3, 2, rng=0)
+    assert layer.weight.value.dtype == np.float32 and layer.bias.value.dtype == np.float32
+    assert Standardize([0.0], [1.0]).mean.dtype == np.float32
+
+
+# ---- bad arguments ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda: Dense(0, 3), "in_features must be a positive integer"),
+    (lambda: Dense(3, 2.5), "out_features must be a positive integer"),
+    (lambda: Dropout(1.0), r"Dropout p .* in \[0, 1\)"),
+    (lambda: LeakyReLU(-0.1), r"alpha must be in \[0, 1\)"),
+    (lambda: Standardize([0.0, 1.0], [1.0]), "mean and std must be 1-D of equal length"),
+    (lambda: Standardize([0.0], [0.0]), "std must be positive"),
+    (lambda: Dense(3, 2, init="hee"), "unknown initialiser 'hee'; valid names are: .*he_normal"),
+])
+def test_bad_layer_arguments_name_what_was_expected(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
