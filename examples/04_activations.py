@@ -22,7 +22,6 @@ from _common import (
     arguments,
     caught_training_warnings,
     mnist_rows,
-    plot_curves,
     save_figure,
     stopwatch,
     write_results,
@@ -51,6 +50,8 @@ def run(activation, pixels, cost, args, data):
     loss = SummedCrossEntropy() if cost == "summed" else CrossEntropy()
     trainer = Trainer(model, loss=loss, optimizer="sgd", lr=0.03, batch_size=None, seed=args.seed)
     diverged = None
+    name = f"{activation} / {pixels} / {cost}"
+    print(f"{name} ...", flush=True)
     # NumPy's overflow warnings are silenced: barenet itself detects non-finite values and says why.
     quiet_numpy = np.errstate(over="ignore", invalid="ignore")
     with stopwatch() as clock, caught_training_warnings() as warned, quiet_numpy:
@@ -61,15 +62,16 @@ def run(activation, pixels, cost, args, data):
             diverged = str(error)
             print(f"  DivergenceError: {error}", flush=True)
     history = trainer.history.history
-    final = evaluate(model, x_test, y_test)  # the last finite weights if it diverged
-    predicted = np.bincount(model.predict(x_test), minlength=10)
-    name = f"{activation} / {pixels} / {cost}"
+    with np.errstate(over="ignore", invalid="ignore"):  # the last finite weights may be huge
+        final = evaluate(model, x_test, y_test)
+        predicted = np.bincount(model.predict(x_test), minlength=10)
     collapsed = predicted.max() / predicted.sum() > 0.5  # one class for most test images, at the end
     status = "diverged" if diverged else ("collapsed" if collapsed else "ok")
-    print(f"{name}: test accuracy {final['accuracy']:.2%}, {status}, {len(trainer.history.epochs)} epochs "
+    epochs_run = len(trainer.history.epochs)
+    print(f"  -> {name}: test accuracy {final['accuracy']:.2%}, {status}, {epochs_run} epochs "
           f"({clock['seconds']:.0f} s)", flush=True)
     return {"activation": activation, "pixels": pixels, "cost": cost, "test_accuracy": final["accuracy"],
-            "status": status, "epochs_run": len(trainer.history.epochs), "divergence": diverged,
+            "status": status, "epochs_run": epochs_run, "divergence": diverged,
             "warnings": warned, "predicted_class_counts": predicted.tolist(), "seconds": clock["seconds"],
             "test_accuracy_curve": history.get("val_accuracy", [])}
 
@@ -88,26 +90,35 @@ def main():
     # What a NumPy script prints when its outputs are NaN: argmax of a NaN row is 0.
     nan_accuracy = float(shares[0])
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    plot_curves({f"{r['activation']} (scaled)": r["test_accuracy_curve"] for r in runs
-                 if r["pixels"] == "scaled" and r["cost"] == "mean"},
-                "test accuracy, pixels in [0, 1], averaged cost", "test accuracy", ylim=(0, 1), axis=left)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
+    colours = dict(zip(ACTIVATIONS, ["tab:blue", "tab:orange", "tab:green", "tab:red"]))
     for r in runs:
-        if r["pixels"] == "raw" and r["cost"] == "summed":
-            curve = r["test_accuracy_curve"]
-            marker = "x" if len(curve) < 5 else None
-            left.plot(np.arange(1, len(curve) + 1), curve, linestyle="--", marker=marker,
-                      label=f"{r['activation']} (raw, summed): {r['status']}")
-    left.legend(fontsize=7)
-    raw = [r for r in runs if r["pixels"] == "raw" and r["cost"] == "summed"]
-    width = 0.8 / (len(raw) + 1)
-    for index, r in enumerate(raw):
-        right.bar(np.arange(10) + index * width, np.array(r["predicted_class_counts"]) / len(y_test), width,
-                  label=f"{r['activation']} raw ({r['status']})")
-    right.bar(np.arange(10) + len(raw) * width, shares, width, color="k", label="true class shares")
-    right.set(title="predicted classes on the test set, raw-pixel runs", xlabel="class", ylabel="share",
-              xticks=np.arange(10) + 0.4, xticklabels=[str(c) for c in range(10)])
-    right.legend(fontsize=7)
+        curve = r["test_accuracy_curve"]
+        if r["pixels"] == "scaled" and r["cost"] == "mean":
+            style = {"linestyle": "-", "label": f"{r['activation']}, pixels / 255: {r['test_accuracy']:.1%}"}
+        elif r["pixels"] == "raw" and r["cost"] == "summed":
+            style = {"linestyle": "--", "marker": "x" if len(curve) < 5 else None,
+                     "label": f"{r['activation']}, raw + summed: {r['status']}"}
+        else:
+            continue
+        left.plot(np.arange(1, len(curve) + 1), curve, color=colours[r["activation"]], **style)
+    left.set(title="test accuracy per epoch (full-batch GD, lr 0.03)", xlabel="epoch", ylabel="test accuracy",
+             ylim=(0, 1))
+    left.grid(alpha=0.3)
+    left.legend(fontsize=7, loc="center right")
+    # Which classes the final network predicts on the test set: one row per run, one column per class.
+    shown = [r for r in runs if r["pixels"] == "raw" or r["cost"] == "summed"]
+    rows = [np.array(r["predicted_class_counts"]) / len(y_test) for r in shown] + [shares]
+    labels = [f"{r['activation']} {r['pixels']}/{r['cost']} ({r['status']})" for r in shown]
+    labels.append("true class shares")
+    right.imshow(np.array(rows), cmap="Greys", vmin=0, vmax=1, aspect="auto")
+    for row, values in enumerate(rows):
+        for column, value in enumerate(values):
+            right.text(column, row, f"{value:.0%}", ha="center", va="center", fontsize=7,
+                       color="white" if value > 0.5 else "black")
+    right.set(title="share of test images predicted as each class", xlabel="predicted class",
+              xticks=range(10), yticks=range(len(rows)))
+    right.set_yticklabels(labels, fontsize=7)
     figure.tight_layout()
     save_figure(figure, args.out, "04_activations")
     write_results(args.out, "04_activations", {

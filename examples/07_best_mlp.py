@@ -47,10 +47,14 @@ def main():
     figure = plt.figure(figsize=(10, 4))
     curves = figure.add_subplot(1, 2, 1)
     epochs = np.arange(1, len(logs["loss"]) + 1)
-    curves.plot(epochs, 1 - np.array(logs["accuracy"]), label="training error (augmented, dropout on)")
-    curves.plot(epochs, 1 - np.array(logs["val_accuracy"]), label="validation error")
+    curves.plot(epochs, 1 - np.array(logs["accuracy"]), marker=".",
+                label="training error (augmented, dropout on)")
+    curves.plot(epochs, 1 - np.array(logs["val_accuracy"]), marker=".", label="validation error")
     test_error = 1 - test["accuracy"]
-    curves.axhline(test_error, color="k", linestyle=":", label=f"test error {test_error:.2%}")
+    selected = (selection.best_epoch or 0) + 1
+    curves.axvline(selected, color="tab:green", linestyle="--", linewidth=1,
+                   label=f"epoch kept (best validation): {selected}")
+    curves.axhline(test_error, color="k", linestyle=":", label=f"test error of that model {test_error:.2%}")
     title = f"Exp 7: 784-{'-'.join(map(str, args.hidden))}-10, selected on validation"
     curves.set(yscale="log", xlabel="epoch", ylabel="error rate", title=title)
     curves.grid(alpha=0.3, which="both")
@@ -69,7 +73,6 @@ def main():
         "test_accuracy": test["accuracy"], "test_errors": int(len(wrong)), "seconds": clock["seconds"],
         "warnings": warned, "history": logs,
     })
-    selected = (selection.best_epoch or 0) + 1
     print(f"RESULT exp7: test accuracy {test['accuracy']:.2%} (selected epoch {selected} "
           f"on validation {selection.best:.2%}); {clock['seconds'] / 60:.1f} min")
 

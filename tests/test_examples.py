@@ -63,7 +63,8 @@ def accuracies(results: dict) -> list[float]:
 
 
 def test_every_example_is_tested():
-    on_disk = {p.name for p in EXAMPLES.iterdir() if p.suffix in (".py", ".toml") and not p.name.startswith("_")}
+    on_disk = {p.name for p in EXAMPLES.iterdir()
+               if p.suffix in (".py", ".toml") and not p.name.startswith("_")}
     assert on_disk == set(SCRIPTS) | set(TOML_CONFIGS)
 
 
@@ -73,8 +74,8 @@ def test_example_script_runs_on_a_slice(script, tmp_path):
     if script in NEEDS_MNIST and data_dir is None:
         pytest.skip("MNIST not found: set BARENET_DATA_DIR to a folder holding mnist/ (e.g. ../shared/data)")
     option, length, result_name, plots = SCRIPTS[script]
-    output = run([str(EXAMPLES / script), option, str(length), "--train-limit", "2000", "--out", str(tmp_path)],
-                 data_dir)
+    arguments = [str(EXAMPLES / script), option, str(length), "--train-limit", "2000", "--out", str(tmp_path)]
+    output = run(arguments, data_dir)
     assert "RESULT" in output.stdout
     results = json.loads((tmp_path / f"{result_name}.json").read_text())
     numbers = accuracies(results)
@@ -83,7 +84,11 @@ def test_example_script_runs_on_a_slice(script, tmp_path):
         assert math.isfinite(results["test_mse"])
     assert numbers, f"{result_name}.json holds no accuracy"
     for number in numbers:
-        assert math.isfinite(number) and (number <= 1 if script == "05_sine_regression.py" else 0 <= number <= 1)
+        in_range = number <= 1 if script == "05_sine_regression.py" else 0 <= number <= 1
+        assert math.isfinite(number) and in_range, f"{result_name}.json holds {number}"
+    if script == "04_activations.py":  # barenet must say why raw pixels fail, not print garbage
+        for raw_run in (r for r in results["runs"] if r["pixels"] == "raw"):
+            assert any("not scaled" in warning for warning in raw_run["warnings"]), raw_run["warnings"]
     for plot in plots:
         png = tmp_path / f"{plot}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -96,6 +101,6 @@ def test_example_config_trains_with_the_cli(config, tmp_path):
     data_dir = mnist_folder()
     if data_dir is None:
         pytest.skip("MNIST not found: set BARENET_DATA_DIR to a folder holding mnist/ (e.g. ../shared/data)")
-    run(["-m", "barenet", "train", "--config", str(EXAMPLES / config), "--epochs", "1", "--train-limit", "2000",
-         "--out", str(tmp_path)], data_dir)
+    run(["-m", "barenet", "train", "--config", str(EXAMPLES / config), "--epochs", "1",
+         "--train-limit", "2000", "--out", str(tmp_path)], data_dir)
     assert any(tmp_path.iterdir()), "barenet train wrote nothing into --out"

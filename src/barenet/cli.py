@@ -43,16 +43,26 @@ class ArgumentParser(argparse.ArgumentParser):
         if message.startswith("unrecognized arguments:"):
             unknown = message.split(":", 1)[1].split()[0]
             options = [flag for action in self._actions for flag in action.option_strings]
-            close = difflib.get_close_matches(unknown, options, n=3)
+            names = {flag.lstrip("-"): flag for flag in options}
+            close = [names[name] for name in difflib.get_close_matches(unknown.lstrip("-"), names, n=3)]
             message += f"; did you mean {' or '.join(close)}?" if close else ""
         print(f"barenet: error: {message}\nrun '{self.prog} --help' for the options", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
+def parse_arguments(parser: ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; options the subcommand does not know are reported by the subcommand's
+    parser, which knows its options (for "did you mean") and names its own ``--help``."""
+    arguments, unknown = parser.parse_known_args(argv)
+    if unknown:
+        arguments.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    del arguments.parser
+    return arguments
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    arguments = parser.parse_args(argv)
+    arguments = parse_arguments(build_parser(), argv)
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
@@ -87,7 +97,7 @@ def build_parser() -> ArgumentParser:
 
     def command(name: str, function, help: str) -> ArgumentParser:
         sub = commands.add_parser(name, help=help.replace("%", "%%"), description=help)
-        sub.set_defaults(command=function)
+        sub.set_defaults(command=function, parser=sub)
         return sub
 
     add_train_options(command("train", command_train, "train a network; with no options, MNIST to >= 98 %"))
@@ -222,7 +232,7 @@ def command_train(arguments: argparse.Namespace) -> int:
         config = resolve_for_data(config, data.n_features, data.n_outputs, data.task)
         check_layers_fit(config, data)
         try:
-            result = train_run(config, data, folder, resume=resume, log=print)
+            result = train_run(config, data, folder, resume=resume, log=ignore if config.quiet else print)
         except DivergenceError as error:
             print(
                 f"barenet: error: {error}\nthe model, with those weights, is in {folder / 'model.npz'}",
@@ -234,6 +244,10 @@ def command_train(arguments: argparse.Namespace) -> int:
     print(f"test {format_metrics(result.test_metrics)}")
     print(f"run folder: {result.folder}")
     return 0
+
+
+def ignore(text: str) -> None:
+    """A ``log`` that prints nothing (``--quiet``)."""
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
@@ -375,6 +389,8 @@ def command_predict(arguments: argparse.Namespace) -> int:
 
 def command_gradcheck(arguments: argparse.Namespace) -> int:
     sizes = arguments.layers
+    if len(sizes) < 2:
+        raise ValueError(f"--layers needs at least two sizes, inputs ... outputs (e.g. 4 8 3); got {sizes}")
     loss = arguments.loss or ("cross_entropy" if sizes[-1] > 1 else "mse")
     task = "regression" if loss == "mse" else "classification"
     model = mlp(

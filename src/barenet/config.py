@@ -16,6 +16,7 @@ the ``config.toml`` written into a run folder holds every setting and repeats th
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import sys
 import types
 import typing
@@ -167,9 +168,11 @@ def build_config(*settings: Mapping[str, object]) -> RunConfig:
 def check_keys(settings: Mapping[str, object], source: str) -> None:
     unknown = sorted(set(settings) - set(KEYS))
     if unknown:
+        close = difflib.get_close_matches(unknown[0], KEYS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(
-            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in {source}; "
-            f"valid keys are: {', '.join(KEYS)}"
+            f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in {source}"
+            f"{hint}; valid keys are: {', '.join(KEYS)}"
         )
 
 
@@ -294,6 +297,11 @@ def read_toml(path: str | Path) -> dict[str, object]:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     settings = {key_name(key): value for key, value in settings.items()}
     check_keys(settings, str(path))
+    for key, value in settings.items():
+        try:
+            check_type(key, value)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
     return settings
 
 

@@ -12,11 +12,22 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from .atomic import write_atomic
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def new_figure(**options) -> Figure:
+    """A matplotlib ``Figure(**options)``. matplotlib is imported here, on first use, so that
+    commands which draw nothing start fast."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
 
 
 def save_figure(figure: Figure, path: str | Path) -> Path:
@@ -29,7 +40,7 @@ def save_figure(figure: Figure, path: str | Path) -> Path:
 def plot_history(history: dict[str, list[float]], path: str | Path) -> Path:
     """Loss, and accuracy or R², per epoch, training and validation side by side."""
     panels = ["loss"] + [name for name in ("accuracy", "r2") if name in history]
-    figure = Figure(figsize=(5.5 * len(panels), 4))
+    figure = new_figure(figsize=(5.5 * len(panels), 4))
     for index, name in enumerate(panels, start=1):
         axes = figure.add_subplot(1, len(panels), index)
         for prefix, label in (("", "training"), ("val_", "validation")):
@@ -55,7 +66,7 @@ def plot_confusion_matrix(
     n_classes = len(matrix)
     names = list(class_names) if class_names is not None else [str(index) for index in range(n_classes)]
     size = max(4.5, 0.55 * n_classes + 2)
-    figure = Figure(figsize=(size + 1, size))
+    figure = new_figure(figsize=(size + 1, size))
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
@@ -69,7 +80,7 @@ def plot_confusion_matrix(
                 str(count),
                 ha="center",
                 va="center",
-                fontsize=8,
+                fontsize=8 if n_classes > 6 else 11,
                 color="white" if count > threshold else "black",
             )
     axes.set_xticks(range(n_classes), names, rotation=45 if max(map(len, names)) > 2 else 0)
@@ -88,43 +99,83 @@ def plot_image_grid(
     title: str,
     image_shape: tuple[int, int] = (28, 28),
 ) -> Path:
-    """Images (rows of pixels) in a square-ish grid, each with its caption underneath."""
+    """Images (rows of pixels, shape ``(n, height*width)``) in a square-ish grid, each with its
+    caption above it and on its own gray scale. Drawn as one mosaic image (one axes instead
+    of one per image: many times faster to render)."""
     count = len(images)
     columns = max(1, math.ceil(math.sqrt(count)))
     rows = max(1, math.ceil(count / columns))
-    figure = Figure(figsize=(1.3 * columns, 1.45 * rows + 0.5))
-    figure.suptitle(title)
-    for index in range(rows * columns):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        axes.axis("off")
-        if index < count:
-            axes.imshow(np.asarray(images[index]).reshape(image_shape), cmap="gray")
-            axes.set_title(captions[index], fontsize=8)
+    height, width = image_shape
+    lines = max((caption.count("\n") + 1 for caption in captions), default=1)
+    caption_space = 1 + 5 * lines  # pixels above each image for its caption, at 8 points a line
+    tiles = np.asarray(images, dtype=np.float64).reshape(count, height * width)
+    low, high = tiles.min(axis=1, keepdims=True), tiles.max(axis=1, keepdims=True)
+    tiles = (tiles - low) / np.where(high > low, high - low, 1.0)
+    padded = np.full((count, height + caption_space, width), np.nan)
+    padded[:, caption_space:] = tiles.reshape(count, height, width)
+    cell = (height + caption_space, width)
+    mosaic = tile_mosaic(padded.reshape(count, cell[0] * width), cell, rows, columns, gap=4)
+    inch = 1.3 / (width + 4)  # inches per pixel: a column is 1.3 inches wide
+    figure = new_figure(figsize=(inch * mosaic.shape[1] + 0.2, inch * mosaic.shape[0] + 0.5))
+    axes = figure.add_subplot()
+    axes.imshow(mosaic, cmap=matplotlib_colormap("gray"), vmin=0, vmax=1, interpolation="nearest")
+    for index, caption in enumerate(captions[:count]):
+        top = (index // columns) * (height + caption_space + 4)
+        centre = (index % columns) * (width + 4) + (width - 1) / 2
+        axes.text(centre, top + caption_space - 1.5, caption, ha="center", va="bottom", fontsize=8)
+    axes.axis("off")
+    axes.set_title(title)
     return save_figure(figure, path)
 
 
 def plot_first_layer_weights(
     weight: np.ndarray, path: str | Path, image_shape: tuple[int, int] = (28, 28), max_units: int = 64
 ) -> Path:
-    """Each first-layer unit's incoming weights (a column of ``weight``) shown as an image:
-    the pattern the unit responds to. Red is positive, blue negative."""
+    """Each first-layer unit's incoming weights (a column of ``weight``, shape
+    ``(n_pixels, n_units)``) shown as an image: the pattern the unit responds to. Red is
+    positive, blue negative, each unit on its own scale. The tiles are drawn as one mosaic
+    image (one axes instead of one per unit: many times faster to render)."""
     units = weight[:, :max_units].T
+    limits = np.abs(units).max(axis=1, keepdims=True)
+    scaled = units / np.where(limits > 0, limits, 1.0)  # (n_units, n_pixels), in [-1, 1]
     columns = math.ceil(math.sqrt(len(units)))
     rows = math.ceil(len(units) / columns)
-    figure = Figure(figsize=(1.1 * columns, 1.1 * rows + 0.5))
-    figure.suptitle(f"first-layer weights of {len(units)} of {weight.shape[1]} units")
-    for index, unit in enumerate(units):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        limit = float(np.abs(unit).max()) or 1.0
-        axes.imshow(unit.reshape(image_shape), cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes.axis("off")
+    mosaic = tile_mosaic(scaled, image_shape, rows, columns, gap=3)
+    figure = new_figure(figsize=(1.1 * columns, 1.1 * rows + 0.7))
+    axes = figure.add_subplot()
+    cmap = matplotlib_colormap("RdBu_r")
+    axes.imshow(mosaic, cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+    axes.axis("off")
+    axes.set_title(
+        f"first-layer weights of {len(units)} of {weight.shape[1]} units\n(red positive, blue negative)"
+    )
     return save_figure(figure, path)
+
+
+def tile_mosaic(
+    tiles: np.ndarray, image_shape: tuple[int, int], rows: int, columns: int, gap: int
+) -> np.ndarray:
+    """Tiles ``(n, height*width)`` laid out row by row in one image, ``gap`` NaN pixels apart
+    (NaN shows as the colour map's "bad" colour, white here)."""
+    height, width = image_shape
+    mosaic = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
+    for index, tile in enumerate(tiles):
+        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        mosaic[top : top + height, left : left + width] = tile.reshape(image_shape)
+    return mosaic
+
+
+def matplotlib_colormap(name: str):
+    """A copy of a named colour map that draws NaN (the gaps of a mosaic) white."""
+    import matplotlib
+
+    return matplotlib.colormaps[name].with_extremes(bad="white")
 
 
 def plot_regression_fit(x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, path: str | Path) -> Path:
     """With one input: the target and the model's curve against x. Otherwise the prediction
     against the target, where a perfect model lies on the diagonal."""
-    figure = Figure(figsize=(6, 4.5))
+    figure = new_figure(figsize=(6, 4.5))
     axes = figure.add_subplot()
     y_true, y_pred = np.asarray(y_true).reshape(len(y_true), -1), np.asarray(y_pred).reshape(len(y_pred), -1)
     if x.shape[1] == 1 and y_true.shape[1] == 1:
@@ -148,7 +199,7 @@ def plot_regression_fit(x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, p
 
 def plot_samples(x: np.ndarray, y: np.ndarray, path: str | Path, title: str, classes: bool) -> Path:
     """Samples as points: two features coloured by class, or one feature against its target."""
-    figure = Figure(figsize=(5.5, 5))
+    figure = new_figure(figsize=(5.5, 5))
     axes = figure.add_subplot()
     if classes:
         for label in np.unique(y):

@@ -12,6 +12,11 @@ training loss (or, with ``early_stopping``, the validation score) has not improv
 ``max_iter`` epochs were not enough. A binary classifier has one sigmoid output, as in
 scikit-learn; ``predict_proba`` still returns two columns.
 
+Input is checked as scikit-learn checks it (NaN/inf and 1-D X refused; sparse X densified
+when small enough, refused otherwise). Outputs keep X's dtype, and so does their arithmetic:
+the network trains in ``dtype`` (float32 by default), but float64 X is predicted in float64
+(the trained weights applied in float64), as scikit-learn's MLP predicts float64 X in float64.
+
 Needs scikit-learn: ``pip install barenet[sklearn]``.
 """
 
@@ -39,9 +44,11 @@ except ImportError:  # scikit-learn < 1.6
         return estimator._validate_data(*args, **kwargs)
 
 
+from .callbacks import Callback
 from .init import Initializer
 from .losses import MSE, Loss
 from .model import mlp
+from .parameter import FlatParameters
 from .schedules import Schedule
 from .training import Trainer
 
@@ -51,7 +58,10 @@ ACTIVATIONS = {
     "identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
 }
 FLOAT_DTYPES = (np.float64, np.float32)  # X keeps either; anything else becomes float64
+# Formats whose NaN/inf scikit-learn can check; other sparse formats (dok, lil, ...) are converted first.
+SPARSE_FORMATS = ("csr", "csc", "coo")
 MAX_DENSE_ENTRIES = 10**8  # sparse input is densified up to this many entries (400 MB in float32)
+PREDICT_BATCH = 8192  # rows per forward pass when predicting
 
 
 class BaseMLP(BaseEstimator):
@@ -78,7 +88,8 @@ class BaseMLP(BaseEstimator):
         init: weight initialiser ("he", "xavier", ...; default He for (leaky) ReLU, else Xavier).
         lr_schedule: "constant", "inverse_time", "step", "exponential", "cosine" (over
             ``max_iter`` epochs) or a :class:`barenet.schedules.Schedule`.
-        dtype: "float32" or "float64", the network's numbers.
+        dtype: "float32" or "float64", the network's numbers, used in training. Predictions
+            are computed in the wider of this and X's dtype, and returned in X's dtype.
     """
 
     _task: str  # "classification" or "regression"
@@ -175,7 +186,7 @@ class BaseMLP(BaseEstimator):
         """scikit-learn's checks of (X, y) for fitting."""
         regression = self._task == "regression"
         X, y = validate_data(
-            self, X, y, accept_sparse=True, dtype=FLOAT_DTYPES, multi_output=regression,
+            self, X, y, accept_sparse=SPARSE_FORMATS, dtype=FLOAT_DTYPES, multi_output=regression,
             y_numeric=regression, reset=reset,
         )
         return _densify(X), y
@@ -196,6 +207,7 @@ class BaseMLP(BaseEstimator):
         random_state = check_random_state(self.random_state)
         if first:
             self._build(X.shape[1], n_outputs, _seed(random_state))
+        X = X.astype(self.model_.dtype, copy=False)  # once, rather than batch by batch
         if not incremental or not hasattr(self, "_trainer"):
             self._trainer = self._new_trainer(_seed(random_state))
         validation = None
@@ -246,30 +258,36 @@ class BaseMLP(BaseEstimator):
 
     def _run_epochs(self, X, targets, epochs: int, validation, incremental: bool) -> None:
         """scikit-learn's loop: stop after more than ``n_iter_no_change`` epochs without a
-        ``tol`` improvement of the training loss (or of the validation score)."""
+        ``tol`` improvement of the training loss (or of the validation score).
+
+        One ``Trainer.fit`` call runs all the epochs (the data is checked once, not once per
+        epoch); the rule is applied after each epoch by a callback."""
         self.n_iter_ = 0
-        for _ in range(epochs):
-            history = self._trainer.fit(X, targets, epochs=self._trainer.epoch + 1, verbose=0)
-            self.n_iter_ += 1
-            self.loss_curve_.append(history.history["loss"][-1])
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}")
-            self._update_no_improvement_count(validation)
-            if self._no_improvement_count > self.n_iter_no_change:
-                if self.verbose:
-                    watched = "Validation score" if validation else "Training loss"
-                    print(f"{watched} did not improve more than tol={self.tol} for "
-                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-                break
-        else:
-            if not incremental:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                    "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4,
-                )
-        if validation is not None:
+        stopping = _ScikitLearnStopping(self, validation)
+        self._trainer.fit(X, targets, epochs=self._trainer.epoch + epochs, callbacks=[stopping], verbose=0)
+        if not stopping.stopped and not incremental:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4,
+            )
+        if validation is not None and hasattr(self, "_best_weights"):
             for parameter, best in zip(self.model_.parameters(), self._best_weights):
                 parameter.value[...] = best
+
+    def _end_epoch(self, loss: float, validation) -> bool:
+        """Record an epoch; True when scikit-learn's rule says stop."""
+        self.n_iter_ += 1
+        self.loss_curve_.append(loss)
+        if self.verbose:
+            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+        self._update_no_improvement_count(validation)
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        if self.verbose:
+            watched = "Validation score" if validation else "Training loss"
+            print(f"{watched} did not improve more than tol={self.tol} for "
+                  f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+        return True
 
     def _update_no_improvement_count(self, validation) -> None:
         if validation is not None:
@@ -296,7 +314,28 @@ class BaseMLP(BaseEstimator):
     def _checked(self, X: ArrayLike) -> np.ndarray:
         """X for prediction, checked against what the estimator was fitted on."""
         check_is_fitted(self)
-        return _densify(validate_data(self, X, accept_sparse=True, dtype=FLOAT_DTYPES, reset=False))
+        return _densify(validate_data(self, X, accept_sparse=SPARSE_FORMATS, dtype=FLOAT_DTYPES, reset=False))
+
+    def _outputs(self, X: np.ndarray) -> np.ndarray:
+        """The network's outputs for checked X, in X's dtype.
+
+        The arithmetic is done in the wider of X's and the network's dtypes: float64 input
+        is not rounded to float32 on the way in, so float64 in means float64 arithmetic
+        out (as scikit-learn's own MLP does), also for a network trained in float32.
+        """
+        outputs = [
+            self.model_.forward(X[start : start + PREDICT_BATCH])
+            for start in range(0, len(X), PREDICT_BATCH)
+        ]
+        return np.concatenate(outputs).astype(X.dtype, copy=False)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        trainer = state.get("_trainer")
+        if trainer is not None:
+            # Pickling turns the parameters, views into the optimiser's flat buffer, into
+            # separate arrays; bind them to it again, or partial_fit would not move them.
+            trainer.optimizer.flat = FlatParameters(trainer.optimizer.flat.parameters)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -344,15 +383,20 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probabilities of shape (n_samples, n_classes), columns in the order of ``classes_``."""
-        X = self._checked(X)
-        return self.model_.predict_proba(X).astype(X.dtype, copy=False)
+        return self._probabilities(self._checked(X))
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """The logarithm of :meth:`predict_proba`."""
         return np.log(self.predict_proba(X))
 
+    def _probabilities(self, X: np.ndarray) -> np.ndarray:
+        probabilities = self._outputs(X)  # the network ends in a softmax, or one sigmoid if binary
+        if probabilities.shape[1] == 1:
+            return np.hstack([1 - probabilities, probabilities])
+        return probabilities
+
     def _labels(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[self.model_.predict_proba(X).argmax(axis=1)]
+        return self.classes_[self._probabilities(X).argmax(axis=1)]
 
     def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
         return accuracy_score(y, self._labels(X))
@@ -387,7 +431,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return self._values(self._checked(X))
 
     def _values(self, X: np.ndarray) -> np.ndarray:
-        outputs = self.model_.predict_scores(X).astype(X.dtype, copy=False)
+        outputs = self._outputs(X)
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
     def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
@@ -397,6 +441,17 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+class _ScikitLearnStopping(Callback):
+    """Hands each finished epoch to the estimator, and stops the trainer when it says so."""
+
+    def __init__(self, estimator: BaseMLP, validation) -> None:
+        self.estimator, self.validation, self.stopped = estimator, validation, False
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        if self.estimator._end_epoch(float(logs["loss"]), self.validation):
+            self.stopped = trainer.stop_training = True
 
 
 def _seed(random_state: np.random.RandomState) -> int:

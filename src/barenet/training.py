@@ -268,10 +268,12 @@ class Trainer:
         try:
             while self.epoch < epochs and not self.stop_training:
                 started = time.perf_counter()
-                logs = self._train_epoch(x, y, epochs, progress)
-                if validation_data is not None:
-                    validation = evaluate(self.model, *validation_data, loss=self.loss)
-                    logs.update({f"val_{name}": value for name, value in validation.items()})
+                # Overflow is reported as a DivergenceError, not as NumPy's RuntimeWarnings.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    logs = self._train_epoch(x, y, epochs, progress)
+                    if validation_data is not None:
+                        validation = evaluate(self.model, *validation_data, loss=self.loss)
+                        logs.update({f"val_{name}": value for name, value in validation.items()})
                 logs["lr"] = self.optimizer.lr
                 self.history.append(self.epoch, logs)
                 progress.end_epoch(self.epoch, epochs, logs, time.perf_counter() - started)
@@ -315,9 +317,9 @@ class Trainer:
         order = None if full_batch else self.rng.permutation(n_samples)
         if self.schedule.per == "epoch":
             self.optimizer.lr = self.schedule(self.epoch)
-        last_good = self.optimizer.flat.values.copy()
+        values = self.optimizer.flat.values
+        before_step = values.copy()  # the weights before the latest step, to undo a step that diverged
         progress.start_epoch(self.epoch, epochs, n_batches)
-        predicted_counts = np.zeros(max(self.model.out_features, 2), dtype=np.int64)
         for batch in range(first_batch, n_batches):
             if full_batch:
                 x_batch, y_batch = x, y
@@ -331,26 +333,26 @@ class Trainer:
                 self.optimizer.lr = self.schedule(self.step)
             result = self.model.compute_gradients(x_batch, y_batch, self.loss, self.l2)
             if not math.isfinite(result.loss):
-                self._diverged(f"the loss became {result.loss}", batch, last_good)
+                self._diverged(f"the loss became {result.loss}", batch, before_step)
+            np.copyto(before_step, values)
             self.optimizer.step()
             self.step += 1
-            self._accumulate(totals, result, y_batch, predicted_counts)
+            self._accumulate(totals, result, y_batch)
             progress.update_batch(totals["loss"] / totals["seen"], self._running_accuracy(totals))
             if self._interrupt_requested:
                 self._interrupted(epoch_start_state, totals, batch + 1)
-        if not np.isfinite(self.optimizer.flat.values).all():
-            self._diverged("a weight became non-finite", n_batches - 1, last_good)
-        self._check_collapse(predicted_counts, y)
+        if not np.isfinite(values).all():
+            self._diverged("a weight became non-finite", n_batches - 1, before_step)
+        self._check_collapse(x, y)
         return self._epoch_logs(totals, y)
 
-    def _accumulate(self, totals, result, y_batch, predicted_counts) -> None:
+    def _accumulate(self, totals, result, y_batch) -> None:
         size = len(y_batch)
         totals["seen"] += size
         totals["loss"] += result.loss * size
         if self.model.task == "classification":
             predicted = class_ids(result.output)
             totals["correct"] += int(np.count_nonzero(predicted == y_batch))
-            predicted_counts += np.bincount(predicted, minlength=len(predicted_counts))
         elif not self.loss.from_logits:
             error = result.output - y_batch
             totals["squared"] += float(np.sum(error**2))
@@ -373,11 +375,13 @@ class Trainer:
 
     # ---- things going wrong ---------------------------------------------------------------
 
-    def _diverged(self, what: str, batch: int, last_good: np.ndarray) -> None:
+    def _diverged(self, what: str, batch: int, before_step: np.ndarray) -> None:
+        """Stop with a DivergenceError, undoing the step that made a weight non-finite so the
+        model keeps its last finite weights."""
         values = self.optimizer.flat.values
         if not np.isfinite(values).all():
-            values[...] = last_good
-            kept = f"the weights from the start of epoch {self.epoch + 1}"
+            values[...] = before_step
+            kept = "its last finite weights (from before the step that made them non-finite)"
         else:
             kept = "its last (finite) weights"
         reason = (
@@ -406,16 +410,21 @@ class Trainer:
                 "standardise them, or put a Rescale/Standardize layer first.",
             )
 
-    def _check_collapse(self, predicted_counts: np.ndarray, y: np.ndarray) -> None:
-        """Finite numbers can still be a failed run: a classifier predicting one class for all."""
-        if self.model.task != "classification" or predicted_counts.sum() < 100:
+    def _check_collapse(
+        self, x: np.ndarray, y: np.ndarray, n_samples: int = 2000, min_steps: int = 50
+    ) -> None:
+        """Finite numbers can still be a failed run: a classifier that, at the end of an epoch,
+        predicts one class for (nearly) all of the first ``n_samples`` training samples. Checked
+        from ``min_steps`` optimiser steps on: a network only just started may do so too."""
+        if self.model.task != "classification" or len(y) < 100 or self.step < min_steps:
             return
+        predicted_counts = np.bincount(self.model.predict(x[:n_samples]))
         top_share = predicted_counts.max() / predicted_counts.sum()
         true_top_share = np.bincount(y).max() / len(y)
         if top_share > 0.9 and true_top_share < 0.6:
             self._warn(
                 "collapse",
-                f"in epoch {self.epoch + 1} the network predicted class "
+                f"after epoch {self.epoch + 1} the network predicts class "
                 f"{int(predicted_counts.argmax())} for {top_share:.0%} of the training samples, "
                 f"although no class holds more than {true_top_share:.0%} of them: training has "
                 "failed even though the numbers are finite. Usual causes: unscaled inputs (scale "
