@@ -131,7 +131,12 @@ class BarenetContender:
 
 
 class FloorContender:
-    """The epoch's matrix multiplies alone, on preallocated arrays: the BLAS floor."""
+    """The epoch's matrix multiplies alone, on preallocated arrays: the BLAS floor.
+
+    The same eight products per batch as barenet's fit (three forward, three dW, two dX: the
+    first layer needs no dX), of the same shapes and float32. Inputs are fixed random arrays and
+    every product writes into a buffer of its own, so the values stay finite epoch after epoch.
+    """
 
     name = "GEMM floor"
 
@@ -143,22 +148,24 @@ class FloorContender:
         self.grads = [np.empty_like(w) for w in self.weights]
         self.arrays = {}
         for size in set(self.batches):
-            activations = [rng.random((size, width), dtype=f32) for width in sizes]  # X, H1, H2, Z3
+            inputs = [rng.random((size, width), dtype=f32) for width in sizes[:-1]]  # X, H1, H2
             deltas = [rng.random((size, width), dtype=f32) for width in sizes[1:]]  # dZ1, dZ2, dZ3
-            self.arrays[size] = activations, deltas
+            outputs = [np.empty((size, width), dtype=f32) for width in sizes[1:]]  # Z1, Z2, Z3
+            input_grads = [np.empty((size, width), dtype=f32) for width in sizes[1:-1]]  # dH1, dH2
+            self.arrays[size] = inputs, deltas, outputs, input_grads
 
     def epoch(self) -> None:
-        weights, grads = self.weights, self.grads
+        (w1, w2, w3), (g1, g2, g3) = self.weights, self.grads
         for size in self.batches:
-            (x, h1, h2, z3), (dz1, dz2, dz3) = self.arrays[size]
-            np.matmul(x, weights[0], out=dz1)  # forward: Z1 = X·W1 (written into any buffer)
-            np.matmul(h1, weights[1], out=dz2)  # Z2 = H1·W2
-            np.matmul(h2, weights[2], out=z3)  # Z3 = H2·W3
-            np.matmul(h2.T, dz3, out=grads[2])  # backward: dW3 = H2ᵀ·dZ3
-            np.matmul(dz3, weights[2].T, out=h2)  # dH2 = dZ3·W3ᵀ
-            np.matmul(h1.T, dz2, out=grads[1])  # dW2 = H1ᵀ·dZ2
-            np.matmul(dz2, weights[1].T, out=h1)  # dH1 = dZ2·W2ᵀ
-            np.matmul(x.T, dz1, out=grads[0])  # dW1 = Xᵀ·dZ1
+            (x, h1, h2), (dz1, dz2, dz3), (z1, z2, z3), (dh1, dh2) = self.arrays[size]
+            np.matmul(x, w1, out=z1)  # forward: Z1 = X·W1
+            np.matmul(h1, w2, out=z2)  # Z2 = H1·W2
+            np.matmul(h2, w3, out=z3)  # Z3 = H2·W3
+            np.matmul(h2.T, dz3, out=g3)  # backward: dW3 = H2ᵀ·dZ3
+            np.matmul(dz3, w3.T, out=dh2)  # dH2 = dZ3·W3ᵀ
+            np.matmul(h1.T, dz2, out=g2)  # dW2 = H1ᵀ·dZ2
+            np.matmul(dz2, w2.T, out=dh1)  # dH1 = dZ2·W2ᵀ
+            np.matmul(x.T, dz1, out=g1)  # dW1 = Xᵀ·dZ1
 
 
 class TorchContender:

@@ -30,13 +30,11 @@ pytestmark = [
 ]
 
 
-# Every check passes, with no expected failures, for the default float32 networks and for
-# float64 ones. (check_methods_subset_invariance compares predicting a batch with predicting
+# Every check passes, with no expected failures, for the default float32 networks and for a
+# float64 one. (check_methods_subset_invariance compares predicting a batch with predicting
 # row by row at atol=1e-7 on float64 X: predictions on float64 X are computed in float64, as
 # scikit-learn's own MLP does, so BLAS's different float32 summation orders do not show.)
-@parametrize_with_checks(
-    [MLPClassifier(), MLPRegressor(), MLPClassifier(dtype="float64"), MLPRegressor(dtype="float64")]
-)
+@parametrize_with_checks([MLPClassifier(), MLPRegressor(), MLPClassifier(dtype="float64")])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -130,6 +128,21 @@ def test_regressor_with_several_outputs_and_early_stopping(regression):
     assert regressor.best_loss_ is None
 
 
+def test_classifier_early_stopping_keeps_its_best_weights(iris):
+    X, y = iris
+    classifier = MLPClassifier(
+        (16,), batch_size=16, learning_rate_init=0.01, early_stopping=True, validation_fraction=0.2,
+        n_iter_no_change=5, random_state=0,
+    )
+    pipeline = make_pipeline(StandardScaler(), classifier).fit(X, y)
+    scores = classifier.validation_scores_
+    assert classifier.n_iter_ == len(scores) < 200 and all(0 <= score <= 1 for score in scores)
+    assert classifier.best_validation_score_ == max(scores) > 0.9
+    assert pipeline.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="early_stopping"):
+        classifier.partial_fit(X, y)
+
+
 def test_training_stops_by_scikit_learns_rule(regression):
     X, y = regression
     regressor = MLPRegressor((32,), learning_rate_init=0.01, tol=1e-2, n_iter_no_change=3, random_state=0)
@@ -178,7 +191,7 @@ def test_barenet_extras_and_solvers(regression):
         assert regressor.score(X, y) > 0.5, solver
 
 
-def test_input_checks(iris):
+def test_input_checks(iris, monkeypatch):
     X, y = iris
     classifier = MLPClassifier((4,), max_iter=3, random_state=0)
     with pytest.raises(ValueError, match="NaN"):
@@ -192,6 +205,9 @@ def test_input_checks(iris):
     dense = clone(classifier).fit(X, y).predict_proba(X)
     classifier.fit(sparse.csr_matrix(X), y)  # small sparse input is densified
     np.testing.assert_array_equal(classifier.predict_proba(sparse.coo_matrix(X)), dense)
+    monkeypatch.setattr(barenet.sklearn, "MAX_DENSE_ENTRIES", 100)  # large sparse input is refused
+    with pytest.raises(ValueError, match="too large to densify"):
+        classifier.fit(sparse.csr_matrix(X), y)
     assert classifier.predict_proba(X.astype(np.float32)).dtype == np.float32
     assert classifier.predict_proba(X).dtype == np.float64
     with pytest.raises(ValueError, match="X has 3 features"):

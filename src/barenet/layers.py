@@ -64,7 +64,7 @@ class Dense(Layer):
     def backward_parameters(self, grad_output: np.ndarray) -> None:
         """Only the parameter gradients: the first layer of a network needs no dX."""
         np.matmul(self.input.T, grad_output, out=self.weight.grad)  # dW = Xᵀ·dZ
-        np.sum(grad_output, axis=0, out=self.bias.grad)  # db = Σₙ dZ
+        grad_output.sum(axis=0, out=self.bias.grad)  # db = Σₙ dZ
 
     def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]
@@ -95,9 +95,11 @@ class Dropout(Layer):
             self.mask = None
             return x
         keep = 1.0 - self.p
-        keep_units = self.rng.random(x.shape, dtype=x.dtype) < keep
-        self.mask = keep_units * x.dtype.type(1.0 / keep)  # M ∈ {0, 1/keep}
-        return x * self.mask  # Y = X ⊙ M
+        mask = self.rng.random(x.shape, dtype=x.dtype)  # U ~ uniform[0, 1)
+        np.less(mask, keep, out=mask)  # 1 where U < keep, else 0, written over U
+        mask *= 1.0 / keep  # M ∈ {0, 1/keep}
+        self.mask = mask
+        return x * mask  # Y = X ⊙ M
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self.mask is None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .activations import log_softmax, sigmoid
+from .activations import sigmoid
 from .parameter import Parameter
 from .validation import check_class_labels, resolve
 
@@ -51,15 +51,19 @@ class CrossEntropy(Loss):
         self.labels = check_class_labels(target, n_classes, name="target")
         if len(self.labels) != n_samples:
             raise ValueError(f"target has {len(self.labels)} samples but the output has {n_samples}")
-        log_probabilities = log_softmax(logits)
-        self.probabilities = np.exp(log_probabilities)
-        rows = np.arange(n_samples)
-        return float(-log_probabilities[rows, self.labels].mean())  # L = −mean log p[y]
+        self.rows = np.arange(n_samples)
+        shifted = logits - logits.max(axis=1, keepdims=True)  # z − max z: no exp can overflow
+        probabilities = np.exp(shifted)
+        sums = probabilities.sum(axis=1)
+        probabilities /= sums[:, None]  # p = softmax(z), kept for the gradient
+        self.probabilities = probabilities
+        # L = −mean log p[y] = mean(log Σⱼ e^(zⱼ − max z) − (z[y] − max z)), each term ≥ 0
+        return float((np.log(sums) - shifted[self.rows, self.labels]).sum()) / n_samples
 
     def backward(self) -> np.ndarray:
         grad = self.probabilities
-        grad[np.arange(len(grad)), self.labels] -= 1  # dZ = (softmax(Z) − Y) / n
-        grad /= len(grad)
+        grad[self.rows, self.labels] -= 1  # dZ = (softmax(Z) − Y) / n, in place
+        grad *= 1 / len(grad)
         return grad
 
 

@@ -102,15 +102,15 @@ class SGD(Optimizer):
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
         if self.weight_decay:
-            gradient += self.weight_decay * values  # g ← g + λθ
+            _add_scaled(gradient, values, self.weight_decay, self.scratch)  # g ← g + λθ
         if self.momentum:
             if self.step_count == 1:
                 self.velocity[...] = gradient  # b₁ = g
             else:
                 self.velocity *= self.momentum  # b ← μb + (1 − τ)g
-                self.velocity += (1 - self.dampening) * gradient
+                _add_scaled(self.velocity, gradient, 1 - self.dampening, self.scratch)
             if self.nesterov:
-                gradient += self.momentum * self.velocity  # g ← g + μb
+                _add_scaled(gradient, self.velocity, self.momentum, self.scratch)  # g ← g + μb
             else:
                 gradient = self.velocity
         np.multiply(gradient, self.lr, out=self.scratch)
@@ -150,7 +150,7 @@ class RMSProp(Optimizer):
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
         if self.weight_decay:
-            gradient += self.weight_decay * values  # g ← g + λθ
+            _add_scaled(gradient, values, self.weight_decay, self.scratch)  # g ← g + λθ
         scratch = self.scratch
         np.multiply(gradient, gradient, out=scratch)
         scratch *= 1 - self.alpha
@@ -202,27 +202,27 @@ class Adam(Optimizer):
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
         if self.weight_decay:
-            gradient += self.weight_decay * values  # g ← g + λθ
+            _add_scaled(gradient, values, self.weight_decay, self.scratch)  # g ← g + λθ
         self.adam_step(values, gradient)
 
     def adam_step(self, values: np.ndarray, gradient: np.ndarray) -> None:
+        """Twelve in-place passes over the flat buffers; no array is allocated."""
         beta1, beta2 = self.betas
-        scratch = self.scratch
-        self.first_moment *= beta1
-        np.multiply(gradient, 1 - beta1, out=scratch)
-        self.first_moment += scratch  # m ← β₁m + (1 − β₁)g
-        self.second_moment *= beta2
+        m, v, scratch = self.first_moment, self.second_moment, self.scratch
+        np.subtract(gradient, m, out=scratch)
+        scratch *= 1 - beta1
+        m += scratch  # m ← β₁m + (1 − β₁)g, computed as m + (1 − β₁)(g − m)
         np.multiply(gradient, gradient, out=scratch)
+        scratch -= v
         scratch *= 1 - beta2
-        self.second_moment += scratch  # v ← β₂v + (1 − β₂)g²
-        # θ ← θ − lr·m̂/(√v̂ + ε), folding both bias corrections into two scalars
-        step_size = self.lr / (1 - beta1**self.step_count)
-        root_correction = math.sqrt(1 - beta2**self.step_count)
-        np.sqrt(self.second_moment, out=scratch)
-        scratch *= 1 / root_correction
-        scratch += self.eps
-        np.divide(self.first_moment, scratch, out=scratch)
-        scratch *= step_size
+        v += scratch  # v ← β₂v + (1 − β₂)g², computed as v + (1 − β₂)(g² − v)
+        # θ ← θ − lr·m̂/(√v̂ + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). With c = √(1 − β₂ᵗ) this is
+        # θ − m / ((√v + ε·c) · k), k = (1 − β₁ᵗ)/(lr·c): both corrections folded into scalars.
+        correction = math.sqrt(1 - beta2**self.step_count)
+        np.sqrt(v, out=scratch)
+        scratch += self.eps * correction
+        scratch *= (1 - beta1**self.step_count) / (self.lr * correction)
+        np.divide(m, scratch, out=scratch)
         values -= scratch
 
     def state(self) -> dict[str, np.ndarray]:
@@ -252,6 +252,12 @@ class AdamW(Adam):
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
         values *= 1 - self.lr * self.weight_decay  # θ ← θ(1 − lr·λ)
         self.adam_step(values, gradient)
+
+
+def _add_scaled(target: np.ndarray, source: np.ndarray, factor: float, scratch: np.ndarray) -> None:
+    """target += factor·source, through ``scratch`` instead of a temporary array."""
+    np.multiply(source, factor, out=scratch)
+    target += scratch
 
 
 def _check_positive(name: str, value: float) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .callbacks import Callback
+from .datasets.batching import BatchGatherer
 from .layers import Dropout, Rescale, Standardize
 from .losses import L2Penalty, Loss, get_loss
 from .metrics import accuracy, mean_absolute_error, mean_squared_error, r2_score
@@ -315,6 +316,7 @@ class Trainer:
             self.rng.bit_generator.state = epoch_start_state
         full_batch = batch_size >= n_samples
         order = None if full_batch else self.rng.permutation(n_samples)
+        gather = None if full_batch else BatchGatherer(x, y, batch_size, self.model.dtype)
         if self.schedule.per == "epoch":
             self.optimizer.lr = self.schedule(self.epoch)
         values = self.optimizer.flat.values
@@ -324,8 +326,7 @@ class Trainer:
             if full_batch:
                 x_batch, y_batch = x, y
             else:
-                rows = order[batch * batch_size : (batch + 1) * batch_size]
-                x_batch, y_batch = x[rows], y[rows]
+                x_batch, y_batch = gather(order[batch * batch_size : (batch + 1) * batch_size])
             x_batch = x_batch.astype(self.model.dtype, copy=False)
             if self.augment is not None:
                 x_batch = self.augment(x_batch)

@@ -7,6 +7,35 @@ import numpy as np
 from barenet.datasets.errors import DatasetError
 
 
+class BatchGatherer:
+    """Gathers chosen rows of `(x, y)` into buffers allocated once and reused for every batch.
+
+    `gatherer(rows)` returns `(x_batch, y_batch)` for the row indices `rows` (at most
+    `batch_size` of them): x converted to `dtype`, y as it is stored. No array is allocated
+    per batch: the rows are copied with `np.take(..., out=)` into the buffers, and data that is
+    not of `dtype` already (e.g. uint8 pixels) is converted into a second buffer.
+    The batches are views of the buffers, so each one is valid only until the next call:
+    copy it to keep it.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, dtype=np.float32) -> None:
+        self.x, self.y = x, y
+        self.x_rows = np.empty((batch_size, *x.shape[1:]), dtype=x.dtype)
+        self.x_converted = None if x.dtype == dtype else np.empty(self.x_rows.shape, dtype=dtype)
+        self.y_rows = np.empty((batch_size, *y.shape[1:]), dtype=y.dtype)
+
+    def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(rows)
+        # mode="clip" only skips the bounds check (and the extra copy that comes with it):
+        # callers pass rows of a permutation of range(len(x)), which are always in range.
+        x_batch = np.take(self.x, rows, axis=0, out=self.x_rows[:n], mode="clip")
+        y_batch = np.take(self.y, rows, axis=0, out=self.y_rows[:n], mode="clip")
+        if self.x_converted is not None:
+            x_batch = self.x_converted[:n]
+            np.copyto(x_batch, self.x_rows[:n], casting="unsafe")  # e.g. uint8 → float32
+        return x_batch, y_batch
+
+
 class BatchIterator:
     """Mini-batches of `(x, y)`, reshuffled at the start of every pass (epoch).
 
