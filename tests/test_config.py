@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from barenet.config import ConfigError, build_config, read_toml, resolve_for_data, toml_text
+from barenet.runs import build_model, build_trainer
 
 
 def test_layers_override_in_order():
@@ -48,6 +50,7 @@ def test_resolve_for_data_fills_what_the_data_decides():
         ({"dataset": "sine", "augment": 2}, "the sine data set holds no images"),
         ({"batch_size": "half"}, "batch_size must be a positive integer or 'full'"),
         ({"epoch": 3}, "unknown key 'epoch' in settings (did you mean 'epochs'?)"),
+        ({"max_grad_norm": 0}, "max_grad_norm must be positive (leave it out for no clipping)"),
     ],
 )
 def test_bad_settings_name_the_key_and_the_valid_values(settings, message):
@@ -73,3 +76,11 @@ def test_bad_toml_files(tmp_path):
         read_toml(tmp_path / "missing.toml")
     path.write_text('batch-size = "full"\n')
     assert read_toml(path) == {"batch_size": "full"}
+
+
+def test_max_grad_norm_reaches_the_optimiser(tmp_path):
+    config = resolve_for_data(build_config({"dataset": "spirals", "max_grad_norm": 2.5}), 2, 3,
+                              "classification")
+    trainer = build_trainer(config, build_model(config, "classification", np.zeros((4, 2), np.float32)),
+                            tmp_path)
+    assert trainer.optimizer.max_grad_norm == 2.5

@@ -176,6 +176,7 @@ def add_train_options(parser: ArgumentParser) -> None:
     option("--lr-decay", type=float, help="decay of inverse_time, gamma of exponential and step")
     option("--momentum", type=float, help="for sgd, momentum, nesterov")
     option("--weight-decay", type=float, help="optimiser weight decay (decoupled for adamw)")
+    option("--max-grad-norm", type=float, metavar="NORM", help="clip the gradient's global norm to NORM")
     option("--l2", type=float, metavar="LAMBDA", help="L2 penalty lambda/(2m)·sum(W²)")
     option("--epochs", type=int)
     option("--batch-size", type=batch_size, metavar="{N,full}")

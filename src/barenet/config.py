@@ -82,6 +82,7 @@ class RunConfig:
     dropout: float = 0.2
     l2: float = 0.0  # classic L2 strength lambda, penalty lambda/(2m)·sum(W²)
     weight_decay: float | None = None  # the optimiser's (decoupled for adamw)
+    max_grad_norm: float | None = None  # clip the global gradient norm to this; None = no clipping
     momentum: float | None = None  # sgd family only; 0.9 for momentum and nesterov
     augment: int = 0  # largest random shift of training images in pixels; 0 = off
     seed: int = 0
@@ -241,6 +242,9 @@ def check_values(config: RunConfig) -> None:
             raise ConfigError(f"{key} must be >= 0; got {value}")
     if config.lr == 0:
         raise ConfigError("lr must be positive")
+    if config.max_grad_norm is not None and config.max_grad_norm <= 0:
+        raise ConfigError(f"max_grad_norm must be positive (leave it out for no clipping); "
+                          f"got {config.max_grad_norm}")
     if config.early_stopping and not config.val_split:
         raise ConfigError("early_stopping watches the validation loss: it needs val_split > 0")
     if config.momentum is not None and config.optimizer not in SGD_FAMILY:

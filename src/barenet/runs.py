@@ -117,7 +117,7 @@ def schedule_options(config: RunConfig) -> dict:
 
 
 def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer:
-    optimizer_options = {"weight_decay": config.weight_decay}
+    optimizer_options = {"weight_decay": config.weight_decay, "max_grad_norm": config.max_grad_norm}
     if config.momentum is not None:
         optimizer_options["momentum"] = config.momentum
     augment = RandomShift(config.augment, rng=config.seed + 1) if config.augment else None

@@ -389,7 +389,7 @@ class Trainer:
             f"training diverged at epoch {self.epoch + 1}, batch {batch + 1}: {what}. "
             f"This usually means the learning rate ({self.optimizer.lr:g}) is too high or the inputs "
             f"are not scaled; try a smaller learning rate, scale the inputs to [0, 1] or standardise "
-            f"them, or clip gradients (max_grad_norm). The model keeps {kept}."
+            f"them, or clip gradients (max_grad_norm, --max-grad-norm). The model keeps {kept}."
         )
         self.history.stop_reason = reason
         raise DivergenceError(reason, self.history)
