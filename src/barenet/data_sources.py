@@ -25,6 +25,7 @@ from .datasets import (
     train_validation_split,
 )
 from .datasets.files import read_bytes
+from .datasets.tabular import is_number
 
 IMAGE_SHAPE = (28, 28)
 TEST_FRACTION = 0.2
@@ -137,7 +138,7 @@ def read_feature_rows(path: str | Path, n_features: int) -> np.ndarray:
     """Rows of ``n_features`` numbers from a CSV file (a header line is skipped). With one
     column more, the first is taken as a label and dropped, as in MNIST-as-CSV files."""
     lines = [line for line in read_bytes(path).decode("utf-8-sig").splitlines() if line.strip()]
-    header = lines[:1] and any(not _is_number(cell) for cell in lines[0].split(","))
+    header = lines[:1] and any(not is_number(cell) for cell in lines[0].split(","))
     try:
         table = np.loadtxt(lines[1:] if header else lines, delimiter=",", dtype=np.float32, ndmin=2)
     except ValueError as error:
@@ -150,11 +151,3 @@ def read_feature_rows(path: str | Path, n_features: int) -> np.ndarray:
             f"(or {n_features + 1} columns with the label first)"
         )
     return table
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True

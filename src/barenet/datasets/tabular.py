@@ -13,7 +13,8 @@ from barenet.datasets.files import read_bytes
 NumberedLine = tuple[int, str]
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a number."""
     try:
         float(cell)
     except ValueError:
@@ -61,7 +62,7 @@ def _describe_bad_line(
                 "like the first row."
             )
         for column, cell in enumerate(cells):
-            if not _is_number(cell):
+            if not is_number(cell):
                 problem = (
                     "missing label"
                     if column == label_index and not cell.strip()
@@ -94,7 +95,7 @@ def load_csv(
     lines = _read_lines(path)
     first_cells = lines[0][1].split(delimiter)
     if header is None:
-        header = not all(_is_number(cell) for cell in first_cells)
+        header = not all(is_number(cell) for cell in first_cells)
     column_names = [cell.strip().strip('"') for cell in first_cells] if header else None
     n_columns = len(first_cells)
     label_index = _label_index(label_column, column_names, str(path))
