@@ -6,6 +6,7 @@ PyTorch (CPU) and scikit-learn, and time to 98 % test accuracy against PyTorch.
     python benchmarks/bench_mlp.py --output bench.md     # ... and saves it
     python benchmarks/bench_mlp.py --mode time-to-accuracy --seeds 3
     python benchmarks/bench_mlp.py --threads 1           # all contenders on one core
+    python benchmarks/bench_mlp.py --mode adam-threads   # does splitting Adam across threads pay?
 
 The model is fixed: 784-256-128-10, ReLU, He init, Adam (lr 1e-3), batch 128, float32,
 the uint8 pixels scaled by 1/255 inside the model (barenet: a ``Rescale`` layer). Epochs of
@@ -38,7 +39,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import barenet
 from barenet import Rescale, mlp
-from barenet.layers import Dense
+from barenet.datasets.batching import BatchGatherer
+from barenet.layers import MATMUL_BLOCK, Dense
 from barenet.training import Trainer, class_ids
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -83,30 +85,24 @@ def synthetic_mnist(seed: int = 0):
 
 
 def default_recipe() -> tuple[dict, str]:
-    """The default MNIST recipe: from ``barenet.config`` when it defines one, else the fallback."""
+    """The default MNIST recipe of ``barenet train`` (``barenet.config.RunConfig``'s defaults),
+    else the fallback. The learning rate is held constant for both contenders: ``barenet train``
+    anneals it over its planned epochs (``lr_schedule``), which a run stopped at a target
+    accuracy does not have."""
     try:
-        from barenet import config  # the CLI's home of the default recipe
+        from barenet.config import DEFAULT_LR, HIDDEN_LAYERS, RunConfig
     except ImportError:
         return dict(FALLBACK_RECIPE), "benchmark fallback (no barenet.config)"
+    defaults = RunConfig()
     recipe = dict(FALLBACK_RECIPE)
-    found = None
-    for name in ("MNIST_RECIPE", "DEFAULT_RECIPE", "DEFAULTS", "mnist_recipe", "default_recipe"):
-        value = getattr(config, name, None)
-        value = value() if callable(value) else value
-        if value is not None:
-            found = value if isinstance(value, dict) else vars(value)
-            break
-    if found is None:
-        return recipe, "benchmark fallback (barenet.config defines no recipe it recognises)"
-    aliases = {"sizes": ("sizes", "layer_sizes", "layers"), "activation": ("activation",),
-               "init": ("init",), "optimizer": ("optimizer",), "lr": ("lr", "learning_rate"),
-               "batch_size": ("batch_size",), "dropout": ("dropout",), "scale": ("scale", "rescale")}
-    for key, names in aliases.items():
-        for name in names:
-            if name in found and found[name] is not None:
-                recipe[key] = found[name]
-                break
-    return recipe, f"barenet.config.{name}"
+    recipe.update(
+        sizes=(SIZES[0], *HIDDEN_LAYERS["mnist"], SIZES[-1]), activation=defaults.activation,
+        optimizer=defaults.optimizer, lr=defaults.lr or DEFAULT_LR[defaults.optimizer],
+        batch_size=defaults.batch_size, dropout=defaults.dropout,
+    )
+    if defaults.init is not None:
+        recipe["init"] = defaults.init
+    return recipe, f"barenet train defaults, lr held constant instead of {defaults.lr_schedule}"
 
 
 # ---- contenders: one object per contender, ``epoch()`` trains one epoch ------------------------------
@@ -130,19 +126,37 @@ class BarenetContender:
         return float(np.mean(self.model.predict(x) == y))
 
 
+def matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray, part: np.ndarray | None) -> None:
+    """out = a·b; with ``part`` given, summed from the same inner-dimension blocks as barenet's
+    ``layers.matmul`` (``part`` a preallocated buffer of out's shape), else one np.matmul."""
+    inner = a.shape[1]
+    n_blocks = -(-inner // MATMUL_BLOCK)
+    if part is None or n_blocks <= 1:
+        np.matmul(a, b, out=out)
+        return
+    edges = [inner * index // n_blocks for index in range(n_blocks + 1)]
+    np.matmul(a[:, : edges[1]], b[: edges[1]], out=out)
+    for start, stop in zip(edges[1:-1], edges[2:]):
+        np.matmul(a[:, start:stop], b[start:stop], out=part)
+        out += part
+
+
 class FloorContender:
     """The epoch's matrix multiplies alone, on preallocated arrays: the BLAS floor.
 
     The same eight products per batch as barenet's fit (three forward, three dW, two dX: the
     first layer needs no dX), of the same shapes and float32. Inputs are fixed random arrays and
     every product writes into a buffer of its own, so the values stay finite epoch after epoch.
+    ``blocked=True`` computes each product the way barenet does (inner dimension in blocks of at
+    most ``MATMUL_BLOCK``, the partial products added up), which is the faster way on OpenBLAS
+    here, so the floor stays the fastest known way to do these products; ``blocked=False`` is one
+    plain np.matmul per product.
     """
 
-    name = "GEMM floor"
-
-    def __init__(self, n_samples: int, batch_size: int = BATCH_SIZE, sizes=SIZES):
+    def __init__(self, n_samples: int, batch_size: int = BATCH_SIZE, sizes=SIZES, blocked: bool = True):
         rng = np.random.default_rng(0)
         f32 = np.float32
+        self.name = "GEMM floor" if blocked else "GEMM floor, one np.matmul per product"
         self.batches = [min(batch_size, n_samples - start) for start in range(0, n_samples, batch_size)]
         self.weights = [rng.standard_normal((a, b), dtype=f32) * 0.05 for a, b in zip(sizes[:-1], sizes[1:])]
         self.grads = [np.empty_like(w) for w in self.weights]
@@ -152,19 +166,20 @@ class FloorContender:
             deltas = [rng.random((size, width), dtype=f32) for width in sizes[1:]]  # dZ1, dZ2, dZ3
             outputs = [np.empty((size, width), dtype=f32) for width in sizes[1:]]  # Z1, Z2, Z3
             input_grads = [np.empty((size, width), dtype=f32) for width in sizes[1:-1]]  # dH1, dH2
-            self.arrays[size] = inputs, deltas, outputs, input_grads
+            parts = [np.empty_like(a) if blocked else None for a in outputs + input_grads]
+            self.arrays[size] = inputs, deltas, outputs, input_grads, parts
 
     def epoch(self) -> None:
         (w1, w2, w3), (g1, g2, g3) = self.weights, self.grads
         for size in self.batches:
-            (x, h1, h2), (dz1, dz2, dz3), (z1, z2, z3), (dh1, dh2) = self.arrays[size]
-            np.matmul(x, w1, out=z1)  # forward: Z1 = X·W1
-            np.matmul(h1, w2, out=z2)  # Z2 = H1·W2
-            np.matmul(h2, w3, out=z3)  # Z3 = H2·W3
-            np.matmul(h2.T, dz3, out=g3)  # backward: dW3 = H2ᵀ·dZ3
-            np.matmul(dz3, w3.T, out=dh2)  # dH2 = dZ3·W3ᵀ
+            (x, h1, h2), (dz1, dz2, dz3), (z1, z2, z3), (dh1, dh2), parts = self.arrays[size]
+            matmul_into(x, w1, z1, parts[0])  # forward: Z1 = X·W1
+            matmul_into(h1, w2, z2, parts[1])  # Z2 = H1·W2
+            matmul_into(h2, w3, z3, parts[2])  # Z3 = H2·W3
+            np.matmul(h2.T, dz3, out=g3)  # backward: dW3 = H2ᵀ·dZ3 (inner dimension: the batch)
+            matmul_into(dz3, w3.T, dh2, parts[4])  # dH2 = dZ3·W3ᵀ
             np.matmul(h1.T, dz2, out=g2)  # dW2 = H1ᵀ·dZ2
-            np.matmul(dz2, w2.T, out=dh1)  # dH1 = dZ2·W2ᵀ
+            matmul_into(dz2, w2.T, dh1, parts[3])  # dH1 = dZ2·W2ᵀ
             np.matmul(x.T, dz1, out=g1)  # dW1 = Xᵀ·dZ1
 
 
@@ -274,11 +289,11 @@ class PhaseTimer:
         self.wrapped.clear()
 
 
-DENSE = "Dense: matmuls X·W, Xᵀ·dZ, dZ·Wᵀ (+ bias add/sum)"
+DENSE = "Dense: matmuls X·W, Xᵀ·dZ, dZ·Wᵀ (+ bias add and sum)"
 ACTIVATIONS = "activations (ReLU), Rescale, Dropout"
 LOSS = "loss: softmax cross-entropy, forward + gradient"
 OPTIMISER = "optimiser: Adam step"
-DATA = "data: gather x[rows], y[rows], astype float32 (timed alone)"
+DATA = "data: permutation, gather rows into reused buffers, uint8 → float32 (timed alone)"
 REST = "metrics, checks, Python loop (the rest)"
 
 
@@ -311,13 +326,13 @@ def phase_breakdown(contender: BarenetContender, repeats: int = 1) -> tuple[dict
 
 
 def time_data_gather(x, y, batch_size: int, dtype) -> float:
-    """The trainer's per-batch data work alone: a shuffled gather and the cast to float32."""
-    order = np.random.default_rng(1).permutation(len(x))
+    """The trainer's per-batch data work alone: the shuffled gather into reused buffers and the
+    conversion to float32 (``BatchGatherer``, as in ``Trainer``), plus the permutation."""
     start = time.perf_counter()
+    order = np.random.default_rng(1).permutation(len(x))
+    gather = BatchGatherer(x, y, batch_size, dtype)
     for first in range(0, len(x), batch_size):
-        rows = order[first : first + batch_size]
-        x_batch, _ = x[rows], y[rows]
-        x_batch.astype(dtype, copy=False)
+        gather(order[first : first + batch_size])
     return time.perf_counter() - start
 
 
@@ -356,8 +371,21 @@ def child_memory(args) -> None:
             SklearnContender(x, y).epoch()
         elif which == "GEMM floor":
             FloorContender(len(x)).epoch()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
-    print(json.dumps({"peak_rss_mb": peak_mb}))
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB. Linux: VmHWM of /proc/self/status, which
+    belongs to this program alone; ``ru_maxrss`` is not used because on Linux a child inherits
+    the RSS of the parent it was forked from (the benchmark, holding every contender) and keeps
+    it across exec, so every child would report at least the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere (macOS: bytes)
 
 
 def peak_memory(name: str, args) -> float | None:
@@ -428,7 +456,7 @@ def summary(times: list[float]) -> str:
 
 def epoch_mode(args, data) -> list[str]:
     (x, y), _, source = data
-    contenders = [BarenetContender(x, y), FloorContender(len(x))]
+    contenders = [BarenetContender(x, y), FloorContender(len(x)), FloorContender(len(x), blocked=False)]
     if not args.no_torch:
         try:
             contenders.append(TorchContender(x, y, args.threads))
@@ -456,7 +484,8 @@ def epoch_mode(args, data) -> list[str]:
     metrics = metrics_cost(len(x), BATCH_SIZE)
     memory = {}
     if not args.no_memory:
-        for name in ["data only", *times, "barenet-default-recipe"]:
+        for name in ["data only", *(name for name in times if not name.startswith("GEMM floor,")),
+                     "barenet-default-recipe"]:
             memory[name] = peak_memory(name, args)
 
     barenet_median = statistics.median(times["barenet"])
@@ -539,10 +568,64 @@ def time_to_accuracy_mode(args, data) -> list[str]:
     return lines
 
 
+def adam_threads_mode(args) -> list[str]:
+    """Does splitting Adam's elementwise passes across threads pay? NumPy releases the GIL inside
+    ufuncs, so two threads can each run the twelve passes of ``Adam.adam_step`` on half of the
+    flat buffer. Steps on the benchmark model's 235,146 parameters, both ways interleaved."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = mlp(list(SIZES), rng=0)
+    optimizer = barenet.optim.Adam(model.parameters(), lr=LR)
+    rng = np.random.default_rng(0)
+    optimizer.flat.grads[...] = rng.standard_normal(optimizer.flat.grads.shape, dtype=np.float32) * 1e-2
+    size = optimizer.flat.values.size
+
+    def slice_step(start: int, stop: int) -> None:
+        part = barenet.optim.Adam.__new__(barenet.optim.Adam)  # the library's own step, on a slice
+        part.betas, part.eps, part.lr = optimizer.betas, optimizer.eps, LR
+        part.step_count = optimizer.step_count
+        part.first_moment = optimizer.first_moment[start:stop]
+        part.second_moment = optimizer.second_moment[start:stop]
+        part.scratch = optimizer.scratch[start:stop]
+        part.adam_step(optimizer.flat.values[start:stop], optimizer.flat.grads[start:stop])
+
+    results: dict[str, list[float]] = {}
+    with ThreadPoolExecutor(args.threads) as pool:
+        def split_step() -> None:
+            optimizer.step_count += 1
+            edges = [size * index // args.threads for index in range(args.threads + 1)]
+            futures = [pool.submit(slice_step, a, b) for a, b in zip(edges[1:-1], edges[2:])]
+            slice_step(edges[0], edges[1])
+            for future in futures:
+                future.result()
+
+        def library_step() -> None:
+            optimizer.step_count += 1
+            slice_step(0, size)
+
+        ways = {"one thread (Adam.adam_step)": library_step,
+                f"split across {args.threads} threads": split_step}
+        for _ in range(args.warmup + args.epochs * 4):
+            for name, step in ways.items():
+                start = time.perf_counter()
+                for _ in range(100):
+                    step()
+                results.setdefault(name, []).append((time.perf_counter() - start) / 100 * 1e6)
+    lines = [f"## Adam step on {size:,} float32 parameters: one thread or split across threads", "",
+             f"Microseconds per step, median of {args.epochs * 4} interleaved runs of 100 steps; load "
+             f"average {os.getloadavg()[0]:.2f}.", "",
+             "| way | median µs | min µs | max µs | per epoch (469 steps) s |", "|---|---|---|---|---|"]
+    for name, values in results.items():
+        values = values[args.warmup:]
+        lines.append(f"| {name} | {statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} | "
+                     f"{statistics.median(values) * 469 / 1e6:.3f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("epoch", "time-to-accuracy"), default="epoch")
+    parser.add_argument("--mode", choices=("epoch", "time-to-accuracy", "adam-threads"), default="epoch")
     parser.add_argument("--data-dir", help="folder with mnist/ (default: BARENET_DATA_DIR, ../shared/data)")
     parser.add_argument("--synthetic", action="store_true", help="use synthetic MNIST-shaped data")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads (default: all cores)")
@@ -564,8 +647,11 @@ def main(argv: list[str] | None = None) -> None:
         child_memory(args)
         return
     with threadpool_limits(args.threads):
-        data = load_data(args.data_dir, args.synthetic)
-        body = epoch_mode(args, data) if args.mode == "epoch" else time_to_accuracy_mode(args, data)
+        if args.mode == "adam-threads":
+            body = adam_threads_mode(args)
+        else:
+            data = load_data(args.data_dir, args.synthetic)
+            body = epoch_mode(args, data) if args.mode == "epoch" else time_to_accuracy_mode(args, data)
         report = "\n".join(["# barenet benchmark", "", *machine_lines(args), "", *body, ""])
     print(report)
     if args.output:
