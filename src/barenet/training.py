@@ -401,9 +401,10 @@ class Trainer:
             warnings.warn(message, TrainingWarning, stacklevel=4)
 
     def _check_input_scale(self, x: np.ndarray) -> None:
-        preprocessed = any(isinstance(layer, (Rescale, Standardize)) for layer in self.model.layers)
-        largest = float(np.abs(x).max()) if x.size else 0.0
-        if not preprocessed and largest > 20:
+        if any(isinstance(layer, (Rescale, Standardize)) for layer in self.model.layers) or not x.size:
+            return
+        largest = max(float(x.max()), -float(x.min()))  # max |x|, without an |x| copy of the data
+        if largest > 20:
             self._warn(
                 "scale",
                 f"the inputs are not scaled: values reach {largest:g}. Large inputs saturate "
