@@ -40,7 +40,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import barenet
 from barenet import Rescale, mlp
 from barenet.datasets.batching import BatchGatherer
-from barenet.layers import MATMUL_BLOCK, Dense
+from barenet.layers import Dense
 from barenet.training import Trainer, class_ids
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -126,37 +126,18 @@ class BarenetContender:
         return float(np.mean(self.model.predict(x) == y))
 
 
-def matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray, part: np.ndarray | None) -> None:
-    """out = a·b; with ``part`` given, summed from the same inner-dimension blocks as barenet's
-    ``layers.matmul`` (``part`` a preallocated buffer of out's shape), else one np.matmul."""
-    inner = a.shape[1]
-    n_blocks = -(-inner // MATMUL_BLOCK)
-    if part is None or n_blocks <= 1:
-        np.matmul(a, b, out=out)
-        return
-    edges = [inner * index // n_blocks for index in range(n_blocks + 1)]
-    np.matmul(a[:, : edges[1]], b[: edges[1]], out=out)
-    for start, stop in zip(edges[1:-1], edges[2:]):
-        np.matmul(a[:, start:stop], b[start:stop], out=part)
-        out += part
-
-
 class FloorContender:
     """The epoch's matrix multiplies alone, on preallocated arrays: the BLAS floor.
 
     The same eight products per batch as barenet's fit (three forward, three dW, two dX: the
     first layer needs no dX), of the same shapes and float32. Inputs are fixed random arrays and
     every product writes into a buffer of its own, so the values stay finite epoch after epoch.
-    ``blocked=True`` computes each product the way barenet does (inner dimension in blocks of at
-    most ``MATMUL_BLOCK``, the partial products added up), which is the faster way on OpenBLAS
-    here, so the floor stays the fastest known way to do these products; ``blocked=False`` is one
-    plain np.matmul per product.
     """
 
-    def __init__(self, n_samples: int, batch_size: int = BATCH_SIZE, sizes=SIZES, blocked: bool = True):
+    def __init__(self, n_samples: int, batch_size: int = BATCH_SIZE, sizes=SIZES):
         rng = np.random.default_rng(0)
         f32 = np.float32
-        self.name = "GEMM floor" if blocked else "GEMM floor, one np.matmul per product"
+        self.name = "GEMM floor"
         self.batches = [min(batch_size, n_samples - start) for start in range(0, n_samples, batch_size)]
         self.weights = [rng.standard_normal((a, b), dtype=f32) * 0.05 for a, b in zip(sizes[:-1], sizes[1:])]
         self.grads = [np.empty_like(w) for w in self.weights]
@@ -166,20 +147,19 @@ class FloorContender:
             deltas = [rng.random((size, width), dtype=f32) for width in sizes[1:]]  # dZ1, dZ2, dZ3
             outputs = [np.empty((size, width), dtype=f32) for width in sizes[1:]]  # Z1, Z2, Z3
             input_grads = [np.empty((size, width), dtype=f32) for width in sizes[1:-1]]  # dH1, dH2
-            parts = [np.empty_like(a) if blocked else None for a in outputs + input_grads]
-            self.arrays[size] = inputs, deltas, outputs, input_grads, parts
+            self.arrays[size] = inputs, deltas, outputs, input_grads
 
     def epoch(self) -> None:
         (w1, w2, w3), (g1, g2, g3) = self.weights, self.grads
         for size in self.batches:
-            (x, h1, h2), (dz1, dz2, dz3), (z1, z2, z3), (dh1, dh2), parts = self.arrays[size]
-            matmul_into(x, w1, z1, parts[0])  # forward: Z1 = X·W1
-            matmul_into(h1, w2, z2, parts[1])  # Z2 = H1·W2
-            matmul_into(h2, w3, z3, parts[2])  # Z3 = H2·W3
+            (x, h1, h2), (dz1, dz2, dz3), (z1, z2, z3), (dh1, dh2) = self.arrays[size]
+            np.matmul(x, w1, out=z1)  # forward: Z1 = X·W1
+            np.matmul(h1, w2, out=z2)  # Z2 = H1·W2
+            np.matmul(h2, w3, out=z3)  # Z3 = H2·W3
             np.matmul(h2.T, dz3, out=g3)  # backward: dW3 = H2ᵀ·dZ3 (inner dimension: the batch)
-            matmul_into(dz3, w3.T, dh2, parts[4])  # dH2 = dZ3·W3ᵀ
+            np.matmul(dz3, w3.T, out=dh2)  # dH2 = dZ3·W3ᵀ
             np.matmul(h1.T, dz2, out=g2)  # dW2 = H1ᵀ·dZ2
-            matmul_into(dz2, w2.T, dh1, parts[3])  # dH1 = dZ2·W2ᵀ
+            np.matmul(dz2, w2.T, out=dh1)  # dH1 = dZ2·W2ᵀ
             np.matmul(x.T, dz1, out=g1)  # dW1 = Xᵀ·dZ1
 
 
@@ -456,7 +436,7 @@ def summary(times: list[float]) -> str:
 
 def epoch_mode(args, data) -> list[str]:
     (x, y), _, source = data
-    contenders = [BarenetContender(x, y), FloorContender(len(x)), FloorContender(len(x), blocked=False)]
+    contenders = [BarenetContender(x, y), FloorContender(len(x))]
     if not args.no_torch:
         try:
             contenders.append(TorchContender(x, y, args.threads))

@@ -12,6 +12,7 @@ the point; nothing is selected on the test set).
 
 import matplotlib.pyplot as plt
 from _common import arguments, caught_training_warnings, mnist_rows, save_figure, stopwatch, write_results
+from matplotlib.ticker import MaxNLocator
 
 import barenet
 from barenet.training import Trainer
@@ -38,6 +39,7 @@ def main():
     right.plot(epochs, logs["val_accuracy"], label="test accuracy")
     right.set(title="accuracy", xlabel="epoch")
     for axis in (left, right):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle("Exp 3: [784, 128, 64, 10], dropout 0.2, L2 0.01, batch 64, lr 0.1/(1+0.01·epoch)")

@@ -55,7 +55,7 @@ def main():
         axis.plot(grid[:, 0], target, color="k", linewidth=1, label="target (sin x + 1)/2")
         axis.plot(grid[:, 0], snapshots.predictions[epoch], color="tab:red", label="prediction")
         axis.scatter(x_train[:, 0], y_train[:, 0], s=3, color="tab:blue", alpha=0.4, label="training points")
-        axis.set(title=f"after {epoch} epochs", ylim=(-0.1, 1.1))
+        axis.set(title=f"after {epoch} epochs", xlabel="x", ylim=(-0.1, 1.1))
     axes.flat[0].legend(fontsize=7, loc="lower left")
     last = axes.flat[5]
     last.semilogy(np.arange(1, len(history.history["loss"]) + 1), history.history["loss"])

@@ -11,7 +11,6 @@ import pytest
 
 from barenet import Rescale, mlp
 from barenet.datasets.batching import BatchGatherer
-from barenet.layers import Dense, matmul
 from barenet.losses import CrossEntropy
 from barenet.optim import get_optimizer
 from barenet.training import Trainer
@@ -187,17 +186,3 @@ def test_training_feeds_every_batch_through_one_reused_buffer():
     training_inputs = inputs[:5]  # 300 samples, batch 64: five batches (later calls: checks)
     assert all(batch.dtype == F32 for batch in training_inputs)
     assert all(np.shares_memory(batch, training_inputs[0]) for batch in training_inputs)
-
-
-def test_blocked_matmul_equals_the_plain_product_and_stays_float32():
-    rng = np.random.default_rng(0)
-    for inner in (10, 128, 129, 300, 784):
-        a = rng.standard_normal((17, inner), dtype=np.float32)
-        b = rng.standard_normal((inner, 9), dtype=np.float32)
-        product = matmul(a, b)
-        assert product.dtype == F32
-        np.testing.assert_allclose(product, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
-    dense = Dense(784, 5, rng=0)
-    x = rng.standard_normal((3, 784)).astype(np.float32)
-    expected = x @ dense.weight.value + dense.bias.value
-    np.testing.assert_allclose(dense.forward(x), expected, rtol=1e-5, atol=1e-5)

@@ -105,6 +105,15 @@ def test_saving_leaves_no_temporary_files_behind(tmp_path):
     assert os.listdir(tmp_path) == ["model.npz"]
 
 
+def test_saved_files_get_the_permissions_open_would_give_them(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = mlp([2, 2], rng=0).save(tmp_path / "model.npz")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by others, not mkstemp's 0600
+
+
 def test_saving_over_an_existing_file_replaces_it(tmp_path):
     first, second = mlp([4, 3], rng=0), mlp([4, 3], rng=1)
     first.save(tmp_path / "model.npz")

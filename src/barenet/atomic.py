@@ -22,6 +22,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
     descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as file:
+            os.fchmod(file.fileno(), 0o666 & ~_umask())  # as open() would, not mkstemp's 0600
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
@@ -30,3 +31,10 @@ def write_atomic(path: str | Path, data: bytes | str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so it is set back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -20,26 +20,6 @@ from .layer import Layer
 from .parameter import Parameter
 from .validation import as_generator
 
-# Inner dimension of the largest single matrix product: NumPy's OpenBLAS (Haswell kernels) runs
-# X·W about 3× slower per flop once the inner dimension K passes ~150 on the 2-core AMD EPYC
-# of the benchmark, so longer products are summed from blocks of at most this many columns.
-MATMUL_BLOCK = 128
-
-
-def matmul(a: np.ndarray, b: np.ndarray, block: int = MATMUL_BLOCK) -> np.ndarray:
-    """``a·b``, computed as Σₖ a[:, k-block]·b[k-block] with equal blocks of at most ``block``."""
-    inner = a.shape[1]
-    n_blocks = -(-inner // block)
-    if n_blocks <= 1:
-        return a @ b
-    edges = [inner * index // n_blocks for index in range(n_blocks + 1)]
-    output = a[:, : edges[1]] @ b[: edges[1]]
-    part = np.empty_like(output)
-    for start, stop in zip(edges[1:-1], edges[2:]):
-        np.matmul(a[:, start:stop], b[start:stop], out=part)
-        output += part
-    return output
-
 
 class Dense(Layer):
     """Fully connected layer: ``y = x·W + b``, with W of shape ``(in_features, out_features)``.
@@ -73,13 +53,13 @@ class Dense(Layer):
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.input = x
-        output = matmul(x, self.weight.value)  # Z = X·W + b
+        output = x @ self.weight.value  # Z = X·W + b
         output += self.bias.value
         return output
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         self.backward_parameters(grad_output)
-        return matmul(grad_output, self.weight.value.T)  # dX = dZ·Wᵀ
+        return grad_output @ self.weight.value.T  # dX = dZ·Wᵀ
 
     def backward_parameters(self, grad_output: np.ndarray) -> None:
         """Only the parameter gradients: the first layer of a network needs no dX."""
