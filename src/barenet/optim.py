@@ -239,15 +239,11 @@ class AdamW(Adam):
     θ ← θ − lr·λθ, then the Adam step on the undecayed gradient."""
 
     def __init__(
-        self,
-        parameters: Iterable[Parameter],
-        lr: float = 0.001,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.01,
-        max_grad_norm: float | None = None,
+        self, parameters: Iterable[Parameter], lr: float = 0.001, weight_decay: float = 0.01, **settings
     ) -> None:
-        super().__init__(parameters, lr, betas, eps, weight_decay, max_grad_norm)
+        """The settings of :class:`Adam` (``betas``, ``eps``, ``max_grad_norm``); only the
+        default weight decay differs, 0.01 as in PyTorch."""
+        super().__init__(parameters, lr, weight_decay=weight_decay, **settings)
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
         values *= 1 - self.lr * self.weight_decay  # θ ← θ(1 − lr·λ)

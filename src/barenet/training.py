@@ -428,9 +428,10 @@ class Trainer:
                 "collapse",
                 f"after epoch {self.epoch + 1} the network predicts class "
                 f"{int(predicted_counts.argmax())} for {top_share:.0%} of the training samples, "
-                f"although no class holds more than {true_top_share:.0%} of them: training has "
-                "failed even though the numbers are finite. Usual causes: unscaled inputs (scale "
-                "to [0, 1] or standardise), a learning rate too high, or a summed loss.",
+                f"although no class holds more than {true_top_share:.0%} of them: the numbers are "
+                "finite, but the network has collapsed to one class or is barely learning. Usual "
+                "causes: unscaled inputs (scale to [0, 1] or standardise), a learning rate too high "
+                "(or, for slow sigmoid networks, too low), or a summed instead of averaged loss.",
             )
 
     def _catch_interrupts(self):
