@@ -233,3 +233,13 @@ def test_verbose_lines(capsys):
     assert "loss" in lines[0] and "accuracy" in lines[0]
     fit(mlp([2, 4, 3], rng=0), x, y, epochs=2, verbose=0, seed=0)
     assert capsys.readouterr().out == ""
+
+
+def test_standardised_inputs_with_outliers_do_not_warn_about_scale():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 5))
+    x[0, 0] = 40.0  # one outlier, as StandardScaler leaves on a nearly constant feature
+    y = (x[:, 1] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TrainingWarning)
+        fit(mlp([5, 8, 2], rng=0), x, y, epochs=1, seed=0, verbose=0)

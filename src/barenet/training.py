@@ -401,13 +401,17 @@ class Trainer:
             warnings.warn(message, TrainingWarning, stacklevel=4)
 
     def _check_input_scale(self, x: np.ndarray) -> None:
+        """Warn about inputs far from unit scale (e.g. 0-255 pixels) that no layer rescales."""
         if any(isinstance(layer, (Rescale, Standardize)) for layer in self.model.layers) or not x.size:
             return
-        largest = max(float(x.max()), -float(x.min()))  # max |x|, without an |x| copy of the data
-        if largest > 20:
+        sample = x[:1000]  # enough to tell 0-255 pixels from scaled data, without a pass over all
+        typical = float(np.sqrt(np.mean(np.square(sample, dtype=np.float64))))  # root mean square
+        if typical > 10:
+            largest = max(float(sample.max()), -float(sample.min()))
             self._warn(
                 "scale",
-                f"the inputs are not scaled: values reach {largest:g}. Large inputs saturate "
+                f"the inputs are not scaled: values reach {largest:g} (root mean square "
+                f"{typical:.3g}). Large inputs saturate "
                 "units and make training fail; scale them to [0, 1] (e.g. divide pixels by 255), "
                 "standardise them, or put a Rescale/Standardize layer first.",
             )
