@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import difflib
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -75,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("barenet: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_ERROR
         except (ValueError, OSError) as error:
             print(f"barenet: error: {error}", file=sys.stderr)
             return EXIT_ERROR
