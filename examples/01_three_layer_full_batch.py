@@ -4,7 +4,7 @@ Layers [784, 64, 32, 10]; weights N(0, 1/n_prev), biases N(0, 1); ReLU, softmax 
 cross-entropy; full-batch gradient descent on all 60,000 training images (pixels / 255),
 learning rate 0.1, 800 iterations, seed 42. Published: 92.88 % test accuracy.
 
-    OPENBLAS_NUM_THREADS=1 BARENET_DATA_DIR=../shared/data python examples/01_three_layer_full_batch.py
+    BARENET_DATA_DIR=../shared/data python examples/01_three_layer_full_batch.py
 
 One iteration is one epoch here (full batch). Test accuracy is tracked every iteration, as
 the tutorial did; nothing is selected on it.

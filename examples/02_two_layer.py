@@ -6,7 +6,7 @@ learning rate 0.1, 500 iterations. No published figure; a faithful NumPy reprodu
 measured 83.3 % over three seeds. Run over three seeds (0, 1, 2; chosen before any run):
 with ten hidden units and a uniform init the result depends on the draw; the mean is compared.
 
-    OPENBLAS_NUM_THREADS=1 BARENET_DATA_DIR=../shared/data python examples/02_two_layer.py
+    BARENET_DATA_DIR=../shared/data python examples/02_two_layer.py
 """
 
 from _common import (

@@ -7,7 +7,7 @@ with inverse-time decay lr/(1 + 0.01·epoch); 20 epochs; loss and test accuracy 
 epoch, as the tutorial did (a Python script because the plot of test accuracy per epoch is
 the point; nothing is selected on the test set).
 
-    OPENBLAS_NUM_THREADS=1 BARENET_DATA_DIR=../shared/data python examples/03_regularised_minibatch.py
+    BARENET_DATA_DIR=../shared/data python examples/03_regularised_minibatch.py
 """
 
 import matplotlib.pyplot as plt

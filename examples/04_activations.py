@@ -13,7 +13,7 @@ Two recipes per activation:
 Two ablations with ReLU separate the two causes: raw pixels with an averaged cost, and
 scaled pixels with the summed cost.
 
-    OPENBLAS_NUM_THREADS=1 BARENET_DATA_DIR=../shared/data python examples/04_activations.py
+    BARENET_DATA_DIR=../shared/data python examples/04_activations.py
 """
 
 import matplotlib.pyplot as plt

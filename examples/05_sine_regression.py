@@ -7,7 +7,7 @@ on [-2π, 2π], target y = (sin x + 1) / 2 in [0, 1] (so a sigmoid output can re
 200 training points (``--n-samples``), 1,000 fresh test points. The figure shows target
 and prediction after 10, 50, 100, 500 and 1000 epochs.
 
-    OPENBLAS_NUM_THREADS=1 python examples/05_sine_regression.py
+    python examples/05_sine_regression.py
 """
 
 import matplotlib.pyplot as plt

@@ -7,7 +7,7 @@ Model selection uses a stratified 10 % validation split of the training set only
 weights of the epoch with the best validation accuracy are kept (EarlyStopping with
 restore_best_weights). The test set is evaluated once, at the end.
 
-    OPENBLAS_NUM_THREADS=1 BARENET_DATA_DIR=../shared/data python examples/07_best_mlp.py
+    BARENET_DATA_DIR=../shared/data python examples/07_best_mlp.py
 """
 
 import matplotlib.pyplot as plt
