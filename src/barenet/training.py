@@ -317,6 +317,7 @@ class Trainer:
         full_batch = batch_size >= n_samples
         order = None if full_batch else self.rng.permutation(n_samples)
         gather = None if full_batch else BatchGatherer(x, y, batch_size, self.model.dtype)
+        x_full = x.astype(self.model.dtype, copy=False) if full_batch else None  # cast once, not per step
         if self.schedule.per == "epoch":
             self.optimizer.lr = self.schedule(self.epoch)
         values = self.optimizer.flat.values
@@ -324,10 +325,9 @@ class Trainer:
         progress.start_epoch(self.epoch, epochs, n_batches)
         for batch in range(first_batch, n_batches):
             if full_batch:
-                x_batch, y_batch = x, y
-            else:
+                x_batch, y_batch = x_full, y
+            else:  # the gatherer already casts into its reused buffer
                 x_batch, y_batch = gather(order[batch * batch_size : (batch + 1) * batch_size])
-            x_batch = x_batch.astype(self.model.dtype, copy=False)
             if self.augment is not None:
                 x_batch = self.augment(x_batch)
             if self.schedule.per == "step":
