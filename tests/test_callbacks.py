@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from barenet import Callback, EarlyStopping, HistoryLogger, ModelCheckpoint, Trainer, mlp
-from barenet.callbacks import read_history_csv
-from barenet.checkpoints import read_checkpoint
+from barenet.training.callbacks import read_history_csv
+from barenet.training.checkpoints import read_checkpoint
 from barenet.training import History
 
 

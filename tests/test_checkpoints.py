@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from barenet import ModelFileError, Trainer, load_checkpoint, mlp, save_checkpoint
-from barenet.checkpoints import read_checkpoint
+from barenet.training.checkpoints import read_checkpoint
 
 
 def trained(layers=(2, 8, 3), optimizer="adam") -> Trainer:

@@ -26,9 +26,9 @@ from conftest import (
 )
 
 from barenet import load
-from barenet.checkpoints import read_checkpoint
-from barenet.cli import main
-from barenet.config import read_toml
+from barenet.training.checkpoints import read_checkpoint
+from barenet.cli.main import main
+from barenet.cli.config import read_toml
 
 
 def run_main(argv: list[str], capsys) -> tuple[int, str, str]:

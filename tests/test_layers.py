@@ -19,7 +19,7 @@ from barenet import (
     Standardize,
     Tanh,
 )
-from barenet.activations import ACTIVATIONS, log_softmax, sigmoid, softmax
+from barenet.layers.activations import ACTIVATIONS, log_softmax, sigmoid, softmax
 
 FLOATS = [np.float32, np.float64]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from barenet import DivergenceError, Trainer, TrainingInterrupted, TrainingWarning, evaluate, fit, mlp
-from barenet.checkpoints import load_checkpoint, read_checkpoint
+from barenet.training.checkpoints import load_checkpoint, read_checkpoint
 
 
 def blobs(n: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

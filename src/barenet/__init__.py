@@ -1,18 +1,42 @@
 """barenet: neural networks in bare NumPy, every forward and backward pass written by hand."""
 
-from .callbacks import Callback, EarlyStopping, HistoryLogger, ModelCheckpoint
-from .checkpoints import load_checkpoint, save_checkpoint
+from .errors import BarenetError, DatasetError, DivergenceError, ModelFileError, ShapeError
 from .gradcheck import GradcheckResult, gradcheck
-from .layers import Dense, Dropout, Identity, LeakyReLU, ReLU, Rescale, Sigmoid, Softmax, Standardize, Tanh
-from .model import Sequential, mlp
-from .saving import ModelFileError, load
-from .training import DivergenceError, History, Trainer, TrainingInterrupted, TrainingWarning, evaluate, fit
+from .layers import (
+    Dense,
+    Dropout,
+    Identity,
+    Layer,
+    LeakyReLU,
+    ReLU,
+    Rescale,
+    Sigmoid,
+    Softmax,
+    Standardize,
+    Tanh,
+)
+from .model import Sequential, Tape, load, mlp
+from .training import (
+    Callback,
+    EarlyStopping,
+    History,
+    HistoryLogger,
+    ModelCheckpoint,
+    Trainer,
+    TrainingInterrupted,
+    TrainingWarning,
+    evaluate,
+    fit,
+    load_checkpoint,
+    save_checkpoint,
+)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    "Callback", "Dense", "DivergenceError", "Dropout", "EarlyStopping", "GradcheckResult", "History",
-    "HistoryLogger", "Identity", "LeakyReLU", "ModelCheckpoint", "ModelFileError", "ReLU", "Rescale",
-    "Sequential", "Sigmoid", "Softmax", "Standardize", "Tanh", "Trainer", "TrainingInterrupted",
-    "TrainingWarning", "evaluate", "fit", "gradcheck", "load", "load_checkpoint", "mlp", "save_checkpoint",
+    "BarenetError", "Callback", "DatasetError", "Dense", "DivergenceError", "Dropout", "EarlyStopping",
+    "GradcheckResult", "History", "HistoryLogger", "Identity", "Layer", "LeakyReLU", "ModelCheckpoint",
+    "ModelFileError", "ReLU", "Rescale", "Sequential", "ShapeError", "Sigmoid", "Softmax", "Standardize",
+    "Tanh", "Tape", "Trainer", "TrainingInterrupted", "TrainingWarning", "evaluate", "fit", "gradcheck",
+    "load", "load_checkpoint", "mlp", "save_checkpoint",
 ]

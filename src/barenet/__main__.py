@@ -1,5 +1,5 @@
 """``python -m barenet``: the same as the ``barenet`` command."""
 
-from .cli import main
+from .cli.main import main
 
 raise SystemExit(main())

@@ -1,7 +1,8 @@
 """Loss functions: one number that says how wrong the network is, and its gradient.
 
 ``forward(output, target)`` returns the loss averaged over the batch (PyTorch's
-``reduction="mean"``); ``backward()`` returns ∂loss/∂output for that same batch.
+``reduction="mean"``); ``backward()`` returns ∂loss/∂output for that same batch as a new
+array, the same however often it is called (what it needs was kept by ``forward``).
 ``CrossEntropy`` and ``BinaryCrossEntropy`` take *logits* (the scores before softmax or
 sigmoid) and fuse the two steps, which is both exact and stable for any magnitude.
 """
@@ -12,9 +13,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .activations import sigmoid
+from .errors import BarenetError
+from .layers.activations import sigmoid
 from .parameter import Parameter
-from .validation import check_class_labels, resolve
+from .validation import check_class_labels, check_number, check_type, resolve
 
 
 class Loss:
@@ -50,7 +52,7 @@ class CrossEntropy(Loss):
         n_samples, n_classes = logits.shape
         self.labels = check_class_labels(target, n_classes, name="target")
         if len(self.labels) != n_samples:
-            raise ValueError(f"target has {len(self.labels)} samples but the output has {n_samples}")
+            raise BarenetError(f"target has {len(self.labels)} samples but the output has {n_samples}")
         self.rows = np.arange(n_samples)
         shifted = logits - logits.max(axis=1, keepdims=True)  # z − max z: no exp can overflow
         probabilities = np.exp(shifted)
@@ -61,8 +63,8 @@ class CrossEntropy(Loss):
         return float((np.log(sums) - shifted[self.rows, self.labels]).sum()) / n_samples
 
     def backward(self) -> np.ndarray:
-        grad = self.probabilities
-        grad[self.rows, self.labels] -= 1  # dZ = (softmax(Z) − Y) / n, in place
+        grad = self.probabilities.copy()
+        grad[self.rows, self.labels] -= 1  # dZ = (softmax(Z) − Y) / n, in place on the copy
         grad *= 1 / len(grad)
         return grad
 
@@ -80,14 +82,14 @@ class BinaryCrossEntropy(Loss):
     def forward(self, logits: np.ndarray, target: np.ndarray) -> float:
         self.target = _match_shape(np.asarray(target, dtype=logits.dtype), logits.shape)
         if np.any((self.target < 0) | (self.target > 1)):
-            raise ValueError("BinaryCrossEntropy targets must lie in [0, 1]")
-        self.logits = logits
+            raise BarenetError("BinaryCrossEntropy targets must lie in [0, 1]")
+        self.logits = logits.copy()  # the caller may reuse its array before backward
         loss = np.maximum(logits, 0) - logits * self.target + np.log1p(np.exp(-np.abs(logits)))
         return float(loss.mean())
 
     def backward(self) -> np.ndarray:
         grad = sigmoid(self.logits)
-        grad -= self.target  # dZ = (σ(Z) − Y) / N
+        grad -= self.target  # dZ = (σ(Z) − Y) / N, in place on σ(Z), a new array
         grad /= grad.size
         return grad
 
@@ -111,7 +113,7 @@ class MSE(Loss):
 
     def backward(self) -> np.ndarray:
         factor = 1.0 if self.half else 2.0
-        return self.error * (factor / self.error.size)  # dŶ = 2(Ŷ − Y) / N
+        return self.error * (factor / self.error.size)  # dŶ = 2(Ŷ − Y) / N, a new array
 
     def __repr__(self) -> str:
         return f"MSE(half={self.half})"
@@ -123,7 +125,7 @@ def _match_shape(target: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return target
     if target.ndim == 1 and shape == (len(target), 1):
         return target[:, None]
-    raise ValueError(f"target has shape {target.shape} but the output has shape {shape}")
+    raise BarenetError(f"target has shape {target.shape} but the output has shape {shape}")
 
 
 class L2Penalty:
@@ -133,9 +135,7 @@ class L2Penalty:
     """
 
     def __init__(self, strength: float) -> None:
-        if strength < 0:
-            raise ValueError(f"l2 strength must be >= 0; got {strength}")
-        self.strength = float(strength)
+        self.strength = check_number("l2", strength, low=0.0)
 
     def value(self, parameters: Iterable[Parameter], n_samples: int) -> float:
         total = sum(float(np.sum(p.value**2)) for p in parameters if p.decay)
@@ -144,7 +144,7 @@ class L2Penalty:
     def add_gradient(self, parameters: Iterable[Parameter], n_samples: int) -> None:
         for p in parameters:
             if p.decay:
-                p.grad += (self.strength / n_samples) * p.value  # dW += λ/m·W
+                p.grad += (self.strength / n_samples) * p.value  # dW += λ/m·W, in place on our grad
 
 
 LOSSES = {
@@ -159,4 +159,6 @@ LOSSES = {
 
 def get_loss(loss: str | Loss) -> Loss:
     """``"cross_entropy"`` → ``CrossEntropy()``; a ``Loss`` object is returned as it is."""
+    if not isinstance(loss, str):
+        check_type("loss", loss, Loss, "a loss name such as 'cross_entropy' or a barenet Loss")
     return resolve(loss, LOSSES, "loss")

@@ -2,8 +2,9 @@
 
 Each optimiser is built on ``model.parameters()`` and updates them in place with
 ``step()``. Update rules and hyper-parameter names follow PyTorch's documentation.
-The parameters are gathered into one flat buffer (:class:`FlatParameters`), so a step
-is a few whole-buffer NumPy passes, however many layers the network has.
+The model lays its parameters out in one flat buffer (:class:`FlatParameters`) and the
+optimiser borrows it, so a step is a few whole-buffer NumPy passes, however many layers the
+network has, and any number of optimisers train the same weights.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .parameter import FlatParameters, Parameter
-from .validation import resolve
+from .errors import BarenetError
+from .parameter import Parameter, flat_parameters
+from .validation import check_type, resolve
 
 
 class Optimizer:
@@ -29,7 +31,7 @@ class Optimizer:
         _check_positive("lr", lr)
         if max_grad_norm is not None:
             _check_positive("max_grad_norm", max_grad_norm)
-        self.flat = FlatParameters(list(parameters))
+        self.flat = flat_parameters(parameters)  # the model's buffer, borrowed
         self.lr = float(lr)
         self.max_grad_norm = max_grad_norm
         self.step_count = 0
@@ -40,6 +42,8 @@ class Optimizer:
 
     def step(self) -> None:
         """Apply one update using the gradients now in ``parameter.grad``."""
+        if not self.flat.is_current:
+            self._follow_model()
         self.step_count += 1
         gradient = self.flat.grads
         if self.max_grad_norm is not None:
@@ -50,6 +54,15 @@ class Optimizer:
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
         raise NotImplementedError
+
+    def _follow_model(self) -> None:
+        """The model laid its parameters out anew (``astype``): borrow the new buffer and
+        convert this optimiser's state to its dtype, so training goes on where it was."""
+        self.flat = flat_parameters(self.flat.parameters)
+        dtype = self.flat.values.dtype
+        for name, array in self.state().items():
+            setattr(self, name, array.astype(dtype))
+        self.scratch = np.empty_like(self.flat.values)
 
     def state(self) -> dict[str, np.ndarray]:
         """Arrays to save in a checkpoint so training resumes exactly."""
@@ -62,7 +75,7 @@ class Optimizer:
         for name, array in arrays.items():
             target = getattr(self, name)
             if target.shape != array.shape:
-                raise ValueError(
+                raise BarenetError(
                     f"optimiser state {name!r} has shape {array.shape}, expected {target.shape}: "
                     "the checkpoint belongs to a different architecture"
                 )
@@ -95,7 +108,7 @@ class SGD(Optimizer):
         _check_fraction("momentum", momentum)
         _check_non_negative("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("nesterov momentum needs momentum > 0 and dampening = 0")
+            raise BarenetError("nesterov momentum needs momentum > 0 and dampening = 0")
         self.momentum, self.dampening = float(momentum), float(dampening)
         self.nesterov, self.weight_decay = bool(nesterov), float(weight_decay)
         self.velocity = np.zeros_like(self.flat.values)
@@ -190,7 +203,7 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(parameters, lr, max_grad_norm)
         if len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
+            raise BarenetError(f"betas must be a pair (beta1, beta2); got {betas!r}")
         for index, beta in enumerate(betas, start=1):
             _check_fraction(f"beta{index}", beta)
         _check_positive("eps", eps)
@@ -258,17 +271,17 @@ def _add_scaled(target: np.ndarray, source: np.ndarray, factor: float, scratch: 
 
 def _check_positive(name: str, value: float) -> None:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number; got {value!r}")
+        raise BarenetError(f"{name} must be a positive number; got {value!r}")
 
 
 def _check_non_negative(name: str, value: float) -> None:
     if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+        raise BarenetError(f"{name} must be a number >= 0; got {value!r}")
 
 
 def _check_fraction(name: str, value: float) -> None:
     if not (isinstance(value, (int, float)) and 0 <= value < 1):
-        raise ValueError(f"{name} must be in [0, 1); got {value!r}")
+        raise BarenetError(f"{name} must be in [0, 1); got {value!r}")
 
 
 OPTIMIZERS = {
@@ -285,4 +298,6 @@ OPTIMIZERS = {
 
 def get_optimizer(optimizer: str | Optimizer, parameters: Iterable[Parameter], **settings) -> Optimizer:
     """Build an optimiser by name (``"adam"``) on ``parameters``; objects pass through."""
+    if not isinstance(optimizer, str):
+        check_type("optimizer", optimizer, Optimizer, "an optimizer name such as 'adam' or a barenet Optimizer")
     return resolve(optimizer, OPTIMIZERS, "optimizer", parameters=parameters, **settings)

@@ -6,14 +6,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .errors import BarenetError
+
 
 class Parameter:
     """A learnable array and its gradient.
 
-    ``value`` holds the current weights; ``backward`` passes *overwrite* ``grad`` with
+    ``value`` holds the current weights; backward passes *overwrite* ``grad`` with
     ∂loss/∂value for the last batch (they never accumulate across batches). An optimiser
     reads ``grad`` and updates ``value`` in place, so it never needs to know which layer
-    a parameter belongs to.
+    a parameter belongs to. ``flat`` is the :class:`FlatParameters` buffer the value and
+    gradient live in, once the model has laid its parameters out (None before).
 
     ``decay`` says whether L2 regularisation applies: True for weights, False for biases,
     the classic choice.
@@ -24,6 +27,7 @@ class Parameter:
         self.grad = np.zeros_like(value)
         self.name = name
         self.decay = decay
+        self.flat: FlatParameters | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -42,16 +46,16 @@ class FlatParameters:
 
     Every ``Parameter.value`` (and ``.grad``) becomes a view into ``self.values``
     (and ``self.grads``), so an optimiser can update every weight of the network with a
-    handful of whole-buffer NumPy passes instead of one set of passes per array.
-    Layers always read ``parameter.value`` afresh, so rebinding them here is safe.
+    handful of whole-buffer NumPy passes instead of one set of passes per array. The
+    model builds this once (and again after ``astype``); optimisers borrow it.
     """
 
     def __init__(self, parameters: Sequence[Parameter]) -> None:
         if not parameters:
-            raise ValueError("parameters is empty: pass model.parameters() of a model with layers")
+            raise BarenetError("there are no parameters to lay out: the model has no trainable layer")
         dtypes = {p.value.dtype for p in parameters}
         if len(dtypes) != 1:
-            raise ValueError(f"parameters mix dtypes {sorted(map(str, dtypes))}; use one dtype")
+            raise BarenetError(f"parameters mix dtypes {sorted(map(str, dtypes))}; use one dtype")
         (dtype,) = dtypes
         self.parameters = list(parameters)
         total = sum(p.size for p in self.parameters)
@@ -64,4 +68,38 @@ class FlatParameters:
             self.grads[start:stop] = p.grad.ravel()
             p.value = self.values[start:stop].reshape(p.shape)
             p.grad = self.grads[start:stop].reshape(p.shape)
+            p.flat = self
             start = stop
+
+    @property
+    def is_current(self) -> bool:
+        """False once the owner has laid its parameters out anew (e.g. after ``astype``)."""
+        return all(p.flat is self for p in self.parameters)
+
+
+def flat_parameters(parameters: Sequence[Parameter]) -> FlatParameters:
+    """The flat buffer ``parameters`` live in; laid out now if they live in none yet.
+
+    A model lays out its parameters when it is built, so ``model.parameters()`` always
+    finds the model's own buffer, however many optimisers borrow it.
+    """
+    parameters = list(parameters)
+    for index, parameter in enumerate(parameters):
+        if not isinstance(parameter, Parameter):
+            raise TypeError(
+                f"parameters[{index}] is a {type(parameter).__name__}, not a barenet Parameter; "
+                "pass model.parameters()"
+            )
+    owners = {id(p.flat): p.flat for p in parameters}
+    if len(owners) == 1:
+        (flat,) = owners.values()
+        if flat is None:
+            return FlatParameters(parameters)
+        if flat.parameters == parameters:
+            return flat
+    if not parameters:
+        raise BarenetError("parameters is empty: pass model.parameters() of a model with trainable layers")
+    raise BarenetError(
+        "these parameters are part of a larger set laid out by a model; an optimiser trains all "
+        "of a model's parameters: pass model.parameters()"
+    )

@@ -2,12 +2,62 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import numpy as np
 
+from .errors import BarenetError, ShapeError
+
 T = TypeVar("T")
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_type(name: str, value: object, accepted: type | tuple[type, ...], description: str) -> None:
+    """Refuse an object of the wrong type with a ``TypeError`` naming the parameter."""
+    if not isinstance(value, accepted):
+        raise TypeError(f"{name} must be {description}; got {type(value).__name__} {value!r}")
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """``value`` as an int, refusing bools, floats such as 2.7, and anything below 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise BarenetError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def check_number(
+    name: str, value: object, low: float | None = None, high: float | None = None,
+    low_open: bool = False, high_open: bool = False,
+) -> float:
+    """``value`` as a finite float inside [low, high] (either end open when asked)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise BarenetError(f"{name} must be a finite number; got {value!r}")
+    value = float(value)
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
+        raise BarenetError(f"{name} must be in {interval}; got {value!r}")
+    return value
+
+
+def check_float_dtype(dtype: object, name: str = "dtype") -> np.dtype:
+    """float32 or float64 as a NumPy dtype; anything else (int, bool, float16) is refused."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in FLOAT_DTYPES:
+        raise BarenetError(
+            f"{name} must be float32 or float64 (what barenet computes in); got {dtype!r}"
+        )
+    return resolved
 
 
 def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -27,7 +77,7 @@ def resolve(value: str | T, registry: Mapping[str, Callable[..., T]], what: str,
     key = value.lower().replace("-", "_")
     if key not in registry:
         valid = ", ".join(sorted(registry))
-        raise ValueError(f"unknown {what} {value!r}; valid names are: {valid}")
+        raise BarenetError(f"unknown {what} {value!r}; valid names are: {valid}")
     return registry[key](**kwargs)
 
 
@@ -36,31 +86,32 @@ def check_array(x, name: str, dtype: np.dtype | type, ndim: int | None = 2) -> n
     try:
         array = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be numeric array-like; could not convert it: {error}") from None
+        raise BarenetError(f"{name} must be numeric array-like; could not convert it: {error}") from None
     if ndim is not None and array.ndim != ndim:
         hint = " (reshape a single sample with x.reshape(1, -1))" if array.ndim == 1 else ""
-        raise ValueError(
+        raise ShapeError(
             f"{name} must have {ndim} dimensions (n_samples, n_features); "
             f"got shape {array.shape}{hint}"
         )
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"{name} contains {bad} NaN or infinite values; clean or impute them first")
+        raise BarenetError(f"{name} contains {bad} NaN or infinite values; clean or impute them first")
     return array
 
 
-def check_features(x: np.ndarray, n_features: int, name: str = "x") -> None:
-    """Refuse a 2-D array whose width is not what the model was built for."""
-    if x.ndim != 2 or x.shape[1] != n_features:
-        raise ValueError(
-            f"{name} must have shape (n_samples, {n_features}); got {x.shape}. "
-            f"The model's first layer expects {n_features} features per sample"
+def check_sample_shape(x: np.ndarray, sample_shape: tuple[int, ...], name: str = "x") -> None:
+    """Refuse a batch whose per-sample shape is not what the model was built for."""
+    if x.shape[1:] != tuple(sample_shape):
+        expected = ", ".join(["n_samples", *map(str, sample_shape)])
+        raise ShapeError(
+            f"{name} must have shape ({expected}); got {x.shape}. "
+            f"The model's first layer expects samples of shape {tuple(sample_shape)}"
         )
 
 
 def check_same_length(x: np.ndarray, y: np.ndarray) -> None:
     if len(x) != len(y):
-        raise ValueError(
+        raise BarenetError(
             f"x and y must have the same number of samples; got {len(x)} and {len(y)}"
         )
 
@@ -70,23 +121,23 @@ def check_class_labels(y, n_classes: int, name: str = "y") -> np.ndarray:
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] == n_classes and n_classes > 1:
         if not np.all((labels == 0) | (labels == 1)) or not np.all(labels.sum(axis=1) == 1):
-            raise ValueError(f"{name} looks one-hot ({labels.shape}) but its rows are not one-hot")
+            raise BarenetError(f"{name} looks one-hot ({labels.shape}) but its rows are not one-hot")
         return labels.argmax(axis=1).astype(np.int64)
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
-        raise ValueError(
+        raise BarenetError(
             f"{name} must be class ids of shape (n_samples,) or one-hot rows of shape "
             f"(n_samples, {n_classes}); got shape {labels.shape}"
         )
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or not np.all(labels == np.round(labels)):
-            raise ValueError(f"{name} must hold whole-number class ids; got non-integer values")
+            raise BarenetError(f"{name} must hold whole-number class ids; got non-integer values")
     elif labels.dtype.kind not in "iub":
-        raise ValueError(f"{name} must hold integer class ids; got dtype {labels.dtype}")
+        raise BarenetError(f"{name} must hold integer class ids; got dtype {labels.dtype}")
     labels = labels.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(
+        raise BarenetError(
             f"{name} holds labels outside [0, {n_classes}): found min {labels.min()}, "
             f"max {labels.max()}. The model has {n_classes} outputs; relabel the classes "
             f"as 0..{n_classes - 1} or widen the last layer"

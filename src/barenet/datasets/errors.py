@@ -1,21 +1,10 @@
-"""The errors raised by `barenet.datasets`.
+"""The errors raised by `barenet.datasets`, from barenet's one error family.
 
 Every problem with a data file or an array handed to a dataset helper raises a `DatasetError`
-(a `ValueError`), whose message says what was expected, what was found, and how to fix it.
+(a `BarenetError`, so a `ValueError`), whose message says what was expected, what was found,
+and how to fix it.
 """
 
+from barenet.errors import ChecksumError, DatasetError, DatasetNotFoundError, DownloadError
 
-class DatasetError(ValueError):
-    """A data file or array is not what barenet expected."""
-
-
-class DatasetNotFoundError(DatasetError, FileNotFoundError):
-    """The data files were not found where barenet looked for them."""
-
-
-class ChecksumError(DatasetError):
-    """A file's contents do not match the published checksum."""
-
-
-class DownloadError(DatasetError):
-    """A file could not be downloaded from any of its mirrors."""
+__all__ = ["ChecksumError", "DatasetError", "DatasetNotFoundError", "DownloadError"]

@@ -14,17 +14,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .saving import FORMAT_VERSION, ModelFileError, model_description, read_npz, write_npz_atomic
+from ..errors import ModelFileError
+from ..saving.archive import FORMAT_VERSION, read_npz, write_npz_atomic
+from .history import History
 
 if TYPE_CHECKING:
-    from .training import Trainer
+    from .trainer import Trainer
 
 CHECKPOINT_FORMAT = "barenet-checkpoint"
 
 
 def save_checkpoint(trainer: Trainer, path: str | Path, extra: dict | None = None) -> Path:
     """Write ``trainer``'s state to ``path``; returns the path written."""
-    model_info, model_arrays = model_description(trainer.model)
+    model_info, model_arrays = trainer.model.describe()
     arrays = {f"model.{name}": array for name, array in model_arrays.items()}
     arrays |= {f"optimizer.{name}": array for name, array in trainer.optimizer.state().items()}
     description = {
@@ -50,13 +52,15 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
-    """Restore a run into ``trainer``, which must have the same architecture and optimiser.
+    """Restore a run into ``trainer``, which must have the same architecture and optimiser:
+    the weights and buffers (e.g. a Standardize layer's statistics, batch norm's running
+    statistics) into the model, the rest into the trainer.
 
     Returns the checkpoint's ``extra`` dictionary.
     """
     description, arrays = read_checkpoint(path)
     source = str(path)
-    expected, _ = model_description(trainer.model)
+    expected, _ = trainer.model.describe()
     if _architecture(description["model"]) != _architecture(expected):
         raise ModelFileError(
             f"{source} is a checkpoint of another architecture:\n  checkpoint: "
@@ -68,10 +72,22 @@ def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
             f"{source} was trained with {optimizer_info['type']}, this run uses "
             f"{type(trainer.optimizer).__name__}"
         )
-    for index, layer in enumerate(trainer.model.layers):
-        for parameter in layer.parameters():
-            key = f"model.layers.{index}.{parameter.name}"
-            parameter.value[...] = _take(arrays, key, parameter.shape, source)
+    weights = [
+        _take(arrays, f"model.layers.{index}.{parameter.name}", parameter.shape, source).ravel()
+        for index, layer in enumerate(trainer.model.layers)
+        for parameter in layer.parameters()
+    ]
+    buffers = {
+        (index, name): _take(arrays, f"model.layers.{index}.{name}", array.shape, source)
+        for index, layer in enumerate(trainer.model.layers)
+        for name, array in layer.buffers().items()
+    }
+    for array in [*weights, *buffers.values()]:
+        if array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise ModelFileError(f"{source}: the checkpoint holds non-float or non-finite weights")
+    trainer.model.set_weights(np.concatenate(weights) if weights else np.empty(0))
+    for (index, name), array in buffers.items():
+        trainer.model.layers[index].set_buffer(name, array)
     state = {name: arrays[f"optimizer.{name}"] for name in trainer.optimizer.state()}
     trainer.optimizer.load_state(state, optimizer_info["step_count"])
     trainer.optimizer.lr = optimizer_info["lr"]
@@ -86,8 +102,6 @@ def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
     trainer.epoch, trainer.step = description["epoch"], description["step"]
     trainer.split_seed = description["split_seed"]
     trainer._resume_point = description["resume_point"]
-    from .training import History
-
     trainer.history = History.from_dict(description["history"])
     return description["extra"]
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ..errors import ImageReadError
+
 SIZE = 28  # MNIST image side
 BOX = 20  # the digit is scaled to fit a BOX x BOX square
 INK_THRESHOLD = 0.2  # fraction of the brightest value above which a pixel counts as ink
 
 
-class ImageReadError(ValueError):
-    """A file that cannot be read as a digit image."""
 
 
 def read_digit_image(path: str | Path) -> np.ndarray:

@@ -18,15 +18,25 @@ from pathlib import Path
 
 import numpy as np
 
-from .callbacks import Callback, EarlyStopping, HistoryLogger, ModelCheckpoint
-from .checkpoints import load_checkpoint, read_checkpoint
+from ..datasets import RandomShift, train_validation_split
+from ..errors import DivergenceError, RunFolderError
+from ..layers import Dense, Layer, Rescale, Standardize
+from ..metrics import confusion_matrix
+from ..model import Sequential, mlp
+from ..training import (
+    Callback,
+    EarlyStopping,
+    History,
+    HistoryLogger,
+    ModelCheckpoint,
+    Trainer,
+    TrainingInterrupted,
+    evaluate,
+    load_checkpoint,
+    read_checkpoint,
+)
 from .config import ConfigError, RunConfig, toml_text
 from .data_sources import Data
-from .datasets import RandomShift, train_validation_split
-from .layer import Layer
-from .layers import Dense, Rescale, Standardize
-from .metrics import confusion_matrix
-from .model import Sequential, mlp
 from .plots import (
     plot_confusion_matrix,
     plot_first_layer_weights,
@@ -34,7 +44,6 @@ from .plots import (
     plot_image_grid,
     plot_regression_fit,
 )
-from .training import DivergenceError, History, Trainer, TrainingInterrupted, evaluate
 
 MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
     "model.npz",
@@ -44,8 +53,6 @@ MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
 )
 
 
-class RunFolderError(ValueError):
-    """The run folder cannot be created or written to."""
 
 
 @dataclass

@@ -9,14 +9,20 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .atomic import write_atomic
+from ..errors import BarenetError
+from ..saving.atomic import write_atomic
+from .checkpoints import save_checkpoint
 
 if TYPE_CHECKING:
-    from .training import Trainer
+    from .trainer import Trainer
 
 
 class Callback:
-    """Override any of the three hooks. Set ``trainer.stop_training = True`` to stop."""
+    """Override any of the three hooks. Set ``trainer.stop_training = True`` to stop.
+
+    Read and write the weights through the model (``trainer.model.get_weights()``,
+    ``set_weights``), as Keras's callbacks do; they belong to the model, not to the optimiser.
+    """
 
     def on_train_begin(self, trainer: Trainer) -> None:
         pass
@@ -44,11 +50,11 @@ class EarlyStopping(Callback):
         restore_best_weights: bool = True,
     ) -> None:
         if patience < 1 or min_delta < 0:
-            raise ValueError(f"need patience >= 1 and min_delta >= 0; got {patience}, {min_delta}")
+            raise BarenetError(f"need patience >= 1 and min_delta >= 0; got {patience}, {min_delta}")
         if mode == "auto":
             mode = "max" if monitor.endswith(("accuracy", "r2")) else "min"
         if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min', 'max' or 'auto'; got {mode!r}")
+            raise BarenetError(f"mode must be 'min', 'max' or 'auto'; got {mode!r}")
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.mode, self.restore_best_weights = mode, restore_best_weights
 
@@ -64,13 +70,13 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
-            raise ValueError(
+            raise BarenetError(
                 f"EarlyStopping monitors {self.monitor!r} but the epoch logs hold {sorted(logs)}; "
                 "give validation data to monitor a val_ metric"
             )
         if self._record(logs[self.monitor], epoch):
             if self.restore_best_weights:
-                self.best_values = trainer.optimizer.flat.values.copy()
+                self.best_values = trainer.model.get_weights()
         elif self.epochs_without_improvement >= self.patience:
             trainer.stop_training = True
             trainer.history.stop_reason = (
@@ -93,7 +99,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, trainer: Trainer) -> None:
         if self.best_values is not None:
-            trainer.optimizer.flat.values[...] = self.best_values
+            trainer.model.set_weights(self.best_values)
 
 
 class ModelCheckpoint(Callback):
@@ -104,13 +110,11 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path: str | Path, every: int = 1, extra: dict | None = None) -> None:
         if every < 1:
-            raise ValueError(f"every must be >= 1; got {every}")
+            raise BarenetError(f"every must be >= 1; got {every}")
         self.path, self.every, self.extra = str(path), every, extra
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if (epoch + 1) % self.every == 0:
-            from .checkpoints import save_checkpoint
-
             save_checkpoint(trainer, self.path.format(epoch=epoch + 1), extra=self.extra)
 
 
@@ -120,7 +124,7 @@ class HistoryLogger(Callback):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if self.path.suffix not in (".csv", ".json"):
-            raise ValueError(f"HistoryLogger writes .csv or .json files; got {self.path.name!r}")
+            raise BarenetError(f"HistoryLogger writes .csv or .json files; got {self.path.name!r}")
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         write_atomic(self.path, history_text(trainer.history, self.path.suffix))
@@ -145,6 +149,6 @@ def read_history_csv(path: str | Path) -> dict[str, list[float]]:
     with Path(path).open(newline="") as file:
         rows = list(csv.DictReader(file))
     if not rows or "epoch" not in rows[0]:
-        raise ValueError(f"{path} is not a barenet history file (no 'epoch' column or no rows)")
+        raise BarenetError(f"{path} is not a barenet history file (no 'epoch' column or no rows)")
     names = [name for name in rows[0] if name != "epoch"]
     return {name: [float(row[name]) for row in rows if row[name] != ""] for name in names}

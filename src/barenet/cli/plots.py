@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .atomic import write_atomic
+from ..saving.atomic import write_atomic
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

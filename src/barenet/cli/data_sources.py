@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import check_dataset
-from .datasets import (
+from ..datasets import (
     DatasetError,
     load_csv,
     load_fashion_mnist,
@@ -24,8 +23,9 @@ from .datasets import (
     make_spirals,
     train_validation_split,
 )
-from .datasets.files import read_bytes
-from .datasets.tabular import is_number
+from ..datasets.files import read_bytes
+from ..datasets.tabular import is_number
+from .config import check_dataset
 
 IMAGE_SHAPE = (28, 28)
 TEST_FRACTION = 0.2

@@ -1,225 +1,30 @@
-"""The ``barenet`` command line: train, evaluate, predict, gradcheck, summary, plot, data.
-
-Each subcommand is one function ``command_<name>(arguments) -> exit status``. Mistakes in
-the input end in one ``barenet: error: ...`` line that says what was expected, never in a
-traceback. Exit status: 0 done, 1 error (or training diverged, or a gradient check failed),
-2 bad command line, 130 interrupted with Ctrl-C.
-"""
+"""The subcommands of ``barenet``: one function ``command_<name>(arguments) -> exit status``."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import json
-import os
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .callbacks import read_history_csv
-from .config import DATASETS, build_config, read_toml, resolve_for_data
+from ..errors import DivergenceError
+from ..gradcheck import gradcheck
+from ..metrics import classification_report, confusion_matrix
+from ..model import load, mlp
+from ..training import evaluate
+from ..training.callbacks import read_history_csv
+from .config import build_config, read_toml, resolve_for_data
 from .data_sources import Data, load_data, read_feature_rows
-from .gradcheck import gradcheck
 from .images import read_digit_image
-from .metrics import classification_report, confusion_matrix
-from .model import mlp
 from .plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
 from .runs import check_layers_fit, config_from_checkpoint, new_run_folder, train_run
-from .saving import load
-from .training import DivergenceError, TrainingInterrupted, evaluate
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with errors as one ``barenet: error:`` line and a hint at close options."""
-
-    def error(self, message: str) -> None:
-        if message.startswith("unrecognized arguments:"):
-            unknown = message.split(":", 1)[1].split()[0]
-            options = [flag for action in self._actions for flag in action.option_strings]
-            names = {flag.lstrip("-"): flag for flag in options}
-            close = [names[name] for name in difflib.get_close_matches(unknown.lstrip("-"), names, n=3)]
-            message += f"; did you mean {' or '.join(close)}?" if close else ""
-        print(f"barenet: error: {message}\nrun '{self.prog} --help' for the options", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE)
-
-
-def parse_arguments(parser: ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse ``argv``; options the subcommand does not know are reported by the subcommand's
-    parser, which knows its options (for "did you mean") and names its own ``--help``."""
-    arguments, unknown = parser.parse_known_args(argv)
-    if unknown:
-        arguments.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    del arguments.parser
-    return arguments
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    arguments = parse_arguments(build_parser(), argv)
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
-        try:
-            return arguments.command(arguments)
-        except TrainingInterrupted as interruption:
-            print(f"barenet: {interruption}", file=sys.stderr)
-            if interruption.checkpoint:
-                print(f"resume with: barenet train --resume {interruption.checkpoint}", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except KeyboardInterrupt:
-            print("barenet: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing more to say
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_ERROR
-        except (ValueError, OSError) as error:
-            print(f"barenet: error: {error}", file=sys.stderr)
-            return EXIT_ERROR
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"barenet: warning: {message}", file=sys.stderr)
-
-
-# ---- the parser ---------------------------------------------------------------------------------
-
-
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(
-        prog="barenet",
-        description="Neural networks in bare NumPy: train, inspect and use them.",
-    )
-    parser.add_argument("--version", action="version", version=f"barenet {__version__}")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-
-    def command(name: str, function, help: str) -> ArgumentParser:
-        sub = commands.add_parser(name, help=help.replace("%", "%%"), description=help)
-        sub.set_defaults(command=function, parser=sub)
-        return sub
-
-    add_train_options(command("train", command_train, "train a network; with no options, MNIST to >= 98 %"))
-
-    evaluate = command("evaluate", command_evaluate, "loss, accuracy, per-class scores and confusion matrix")
-    evaluate.add_argument("model", help="a model file (model.npz)")
-    add_data_options(evaluate)
-    evaluate.add_argument("--plot", help="where to draw the confusion matrix (default: beside the model)")
-
-    predict = command("predict", command_predict, "predict the class of digit images or CSV rows")
-    predict.add_argument("model", help="a model file (model.npz)")
-    predict.add_argument(
-        "files", nargs="+", metavar="FILE", help="PNG/JPEG images or CSV files of feature rows"
-    )
-    predict.add_argument("--top", type=int, default=3, help="how many of the likeliest classes to show")
-    predict.add_argument("--json", action="store_true", help="print JSON instead of text")
-
-    gradcheck = command("gradcheck", command_gradcheck, "check backpropagation against finite differences")
-    gradcheck.add_argument("--layers", type=int, nargs="+", required=True, metavar="SIZE")
-    gradcheck.add_argument("--activation", default="tanh")
-    gradcheck.add_argument("--output-activation", default=None)
-    gradcheck.add_argument("--loss", default=None, help="default: cross_entropy, or mse for one output")
-    gradcheck.add_argument("--l2", type=float, default=0.0)
-    gradcheck.add_argument("--dropout", type=float, default=0.0)
-    gradcheck.add_argument("--samples", type=int, default=8, help="batch size of the check")
-    gradcheck.add_argument("--seed", type=int, default=0)
-
-    summary = command("summary", command_summary, "the layers of a model and their parameter counts")
-    summary.add_argument("model", help="a model file (model.npz)")
-
-    plot = command("plot", command_plot, "redraw the learning curves of a run folder")
-    plot.add_argument("run_dir", metavar="RUN_DIR", help="a run folder holding history.csv")
-
-    data = command("data", command_data, "what a data set holds: shapes, ranges, classes, samples")
-    data.add_argument("dataset", metavar="DATASET", help=f"one of {', '.join(DATASETS)}")
-    data.add_argument("--data-dir", help="where to look for the data files first")
-    data.add_argument("--out", help="the PNG of samples to write (default: DATASET_samples.png)")
-    data.add_argument("--samples", type=int, default=36, help="how many samples to show")
-    data.add_argument("--seed", type=int, default=0, help="which random samples to show")
-    return parser
-
-
-def add_data_options(parser: ArgumentParser) -> None:
-    parser.add_argument(
-        "--dataset",
-        help="the data whose test split to use (default: the dataset in config.toml beside the model)",
-    )
-    parser.add_argument("--data-dir", help="where to look for the data files first")
-
-
-def add_train_options(parser: ArgumentParser) -> None:
-    """Options of ``train``. Only those given appear in the parsed arguments (default
-    SUPPRESS), so they can override a config file or a checkpoint's configuration."""
-
-    def option(*flags: str, **settings) -> None:
-        parser.add_argument(*flags, default=argparse.SUPPRESS, **settings)
-
-    option("--config", metavar="FILE.toml", help="read settings from a TOML file (options given here win)")
-    option("--resume", metavar="CHECKPOINT", help="continue the run saved in a checkpoint.npz")
-    option("--dataset", metavar="{" + ",".join(DATASETS) + "}", help="default: mnist")
-    option("--data-dir", help="where to look for the data files first (else $BARENET_DATA_DIR, the cache)")
-    option("--train-limit", type=int, metavar="N", help="use only the first N training samples")
-    option("--val-split", type=float, metavar="FRACTION", help="held out for validation (default 0.1)")
-    option("--preprocess", metavar="{scale,standardize,none}", help="input preprocessing the model carries")
-    option("--layers", type=int, nargs="+", metavar="SIZE", help="widths, input to output: 784 256 128 10")
-    option("--activation", metavar="{relu,leaky_relu,sigmoid,tanh}", help="of the hidden layers")
-    option("--output-activation", metavar="{softmax,sigmoid,identity}")
-    option("--loss", metavar="{cross_entropy,binary_cross_entropy,mse}")
-    option("--init", help="weight initialiser: he, xavier, lecun, normal, ... (default: by activation)")
-    option("--bias-init", help="bias initialiser (default zeros)")
-    option("--dropout", type=float, metavar="P", help="dropout after each hidden layer")
-    option("--dtype", metavar="{float32,float64}")
-    option("--optimizer", metavar="{sgd,momentum,nesterov,rmsprop,adam,adamw}")
-    option("--lr", "--learning-rate", "--learning_rate", dest="lr", type=float, help="learning rate")
-    option("--lr-schedule", metavar="{constant,cosine,step,exponential,inverse_time}")
-    option("--lr-decay", type=float, help="decay of inverse_time, gamma of exponential and step")
-    option("--momentum", type=float, help="for sgd, momentum, nesterov")
-    option("--weight-decay", type=float, help="optimiser weight decay (decoupled for adamw)")
-    option("--max-grad-norm", type=float, metavar="NORM", help="clip the gradient's global norm to NORM")
-    option("--l2", type=float, metavar="LAMBDA", help="L2 penalty lambda/(2m)·sum(W²)")
-    option("--epochs", type=int)
-    option("--batch-size", type=batch_size, metavar="{N,full}")
-    option(
-        "--augment",
-        type=int,
-        nargs="?",
-        const=2,
-        metavar="PIXELS",
-        help="shift training images randomly by up to PIXELS (2 if no value)",
-    )
-    option("--seed", type=int)
-    option(
-        "--early-stopping", type=int, metavar="PATIENCE", help="stop when val_loss stalls this many epochs"
-    )
-    option("--out", metavar="DIR", help="the run folder (default runs/<date>-<time>)")
-    option(
-        "--verbose-every",
-        "--verbose_epoch",
-        "--verbose-epoch",
-        dest="verbose_every",
-        type=int,
-        metavar="N",
-        help="print a line every N epochs instead of a progress bar",
-    )
-    option("--quiet", action="store_true", help="print only the result")
-    option("--threads", type=int, metavar="N", help="BLAS threads (default: all cores)")
-
-
-def batch_size(text: str) -> int | str:
-    if text == "full":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number or 'full', got {text!r}") from None
-
-
-# ---- train --------------------------------------------------------------------------------------
 
 
 def command_train(arguments: argparse.Namespace) -> int:

@@ -1,0 +1,381 @@
+"""``Sequential``: layers applied one after another, and the backward pass through them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..errors import BarenetError, ShapeError
+from ..layers import LAYER_TYPES, Layer, Shape, Sigmoid, Softmax
+from ..losses import L2Penalty, Loss
+from ..parameter import FlatParameters, Parameter
+from ..saving.archive import FORMAT, FORMAT_VERSION, write_npz_atomic
+from ..training import History, evaluate, fit
+from ..validation import check_array, check_float_dtype, check_sample_shape
+
+TASKS = ("classification", "regression")
+
+
+class Tape(NamedTuple):
+    """What one training forward pass recorded for its backward pass: the layers it ran
+    and each one's cache. It belongs to the training step that made it, not to the model."""
+
+    layers: list[Layer]
+    caches: list[Any]
+
+
+class BatchResult(NamedTuple):
+    """What one forward and backward pass produced."""
+
+    loss: float
+    output: np.ndarray
+    input_grad: np.ndarray | None
+
+
+class Sequential:
+    """An ordered stack of layers: ``forward`` runs them first to last, ``backward`` runs
+    their backward passes last to first.
+
+    The model owns its parameters: it lays them out in one flat buffer (``self.flat``)
+    that optimisers borrow, and reads and writes them with :meth:`get_weights` and
+    :meth:`set_weights`. Prediction records nothing, so it is safe from many threads.
+
+    A trailing ``Softmax`` (or ``Sigmoid``) is the model's *output activation*. Losses that
+    work on logits (cross-entropy) skip it and fuse it into their own gradient, so the
+    model outputs probabilities yet trains stably.
+
+    Args:
+        *layers: the layers, or one list of them.
+        task: "classification" or "regression". Omitted, a trailing Softmax means
+            classification and a trailing Sigmoid must be told (it may be either).
+        input_shape: the per-sample input shape, when no layer states it (e.g. a model that
+            starts with a convolution); otherwise taken from the layers.
+
+    Shape:
+        input ``(n, *input_shape)``, output ``(n, *output_shape)``.
+    """
+
+    def __init__(
+        self, *layers: Layer | Sequence[Layer], task: str | None = None, input_shape: Shape | None = None
+    ) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        if not layers:
+            raise BarenetError("Sequential needs at least one layer")
+        for index, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {index} is a {type(layer).__name__}, not a barenet Layer")
+        self.layers: list[Layer] = list(layers)
+        self.input_shape = self._find_input_shape(input_shape)
+        self.shapes = self._walk_shapes()
+        self.output_shape = self.shapes[-1]
+        self.task = self._resolve_task(task)
+        dtypes = {p.value.dtype for p in self.parameters()}
+        if len(dtypes) > 1:
+            raise BarenetError(f"the layers mix dtypes {sorted(map(str, dtypes))}; build them with one dtype")
+        self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
+        self.flat = FlatParameters(self.parameters()) if self.parameters() else None
+
+    def _find_input_shape(self, given: Shape | None) -> Shape:
+        if given is not None:
+            return tuple(int(size) for size in given)
+        for layer in self.layers:
+            required = layer.input_shape()
+            if required is not None:
+                return tuple(required)
+        raise ShapeError(
+            "no layer states the shape of its input; give Sequential(..., input_shape=(...)), "
+            "e.g. input_shape=(1, 28, 28)"
+        )
+
+    def _walk_shapes(self) -> list[Shape]:
+        """The per-sample shape after each layer; a layer whose input does not fit is refused."""
+        shapes, shape = [], self.input_shape
+        for index, layer in enumerate(self.layers):
+            try:
+                shape = tuple(layer.output_shape(shape))
+            except ShapeError as error:
+                raise ShapeError(f"layer {index} ({type(layer).__name__}) does not fit: {error}") from None
+            shapes.append(shape)
+        return shapes
+
+    def _resolve_task(self, task: str | None) -> str:
+        if task is None:
+            if isinstance(self.layers[-1], Sigmoid):
+                raise BarenetError(
+                    "a model ending in Sigmoid may be a binary classifier or a regression onto (0, 1); "
+                    "say which with task='classification' or task='regression'"
+                )
+            task = "classification" if isinstance(self.layers[-1], Softmax) else "regression"
+        if task not in TASKS:
+            raise BarenetError(f"task must be one of {TASKS}; got {task!r}")
+        return task
+
+    @property
+    def in_features(self) -> int:
+        """The input width of a model that takes flat rows (the size of one sample otherwise)."""
+        return int(np.prod(self.input_shape))
+
+    @property
+    def out_features(self) -> int:
+        return int(np.prod(self.output_shape))
+
+    # ---- the two passes -------------------------------------------------------------------
+
+    @property
+    def output_activation(self) -> Layer | None:
+        """The trailing Softmax or Sigmoid, if any."""
+        last = self.layers[-1]
+        return last if isinstance(last, (Softmax, Sigmoid)) else None
+
+    def _body(self, logits: bool) -> list[Layer]:
+        if logits and self.output_activation is not None:
+            return self.layers[:-1]
+        return self.layers
+
+    def forward(self, x: np.ndarray, training: bool = False, logits: bool = False) -> np.ndarray:
+        """Outputs ``(n, *output_shape)`` for ``x`` of shape ``(n, *input_shape)``; records nothing.
+
+        ``logits=True`` stops before the output activation. ``training=True`` turns dropout on.
+        """
+        check_sample_shape(x, self.input_shape)
+        for layer in self._body(logits):
+            x = layer.forward(x, training)
+        return x
+
+    def forward_train(
+        self, x: np.ndarray, logits: bool = False, training: bool = True
+    ) -> tuple[np.ndarray, Tape]:
+        """The training forward pass: the output and the :class:`Tape` that ``backward`` needs.
+
+        ``training=False`` records the tape of the prediction-mode pass instead (dropout off),
+        for gradient checks and saliency maps of a trained model.
+        """
+        check_sample_shape(x, self.input_shape)
+        layers, caches = self._body(logits), []
+        for layer in layers:
+            x, cache = layer.forward_train(x, training)
+            caches.append(cache)
+        return x, Tape(layers, caches)
+
+    def backward(self, grad_output: np.ndarray, tape: Tape, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate ∂loss/∂output through the layers ``tape`` recorded; fills every
+        ``parameter.grad``. ``grad_output`` is left as it is.
+
+        Returns ∂loss/∂input only when ``input_grad=True``; otherwise the backward pass stops
+        at the first layer with parameters, which needs no dX.
+        """
+        if not isinstance(tape, Tape):
+            raise TypeError("backward needs the tape from forward_train: output, tape = model.forward_train(x)")
+        first = next((index for index, layer in enumerate(tape.layers) if layer.parameters()), -1)
+        grad = grad_output
+        for index in range(len(tape.layers) - 1, -1, -1):
+            layer, cache = tape.layers[index], tape.caches[index]
+            if index == first and not input_grad:
+                layer.backward_parameters(grad, cache)
+                return None
+            grad = layer.backward(grad, cache)
+        return grad
+
+    def input_gradient(self, x: np.ndarray, grad_output: np.ndarray, logits: bool = False) -> np.ndarray:
+        """∂(Σ output ⊙ grad_output)/∂x in prediction mode, leaving every ``parameter.grad``
+        alone, so it is safe from many threads at once (a saliency map: ``grad_output``
+        one-hot on a class)."""
+        _, tape = self.forward_train(x, logits=logits, training=False)
+        grad = grad_output
+        for layer, cache in zip(reversed(tape.layers), reversed(tape.caches)):
+            grad = layer.backward_input(grad, cache)
+        return grad
+
+    def compute_gradients(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        loss: Loss,
+        l2: L2Penalty | None = None,
+        training: bool = True,
+        input_grad: bool = False,
+    ) -> BatchResult:
+        """One forward and backward pass on a batch. The gradients are left in
+        ``parameter.grad`` for an optimiser; returns the loss (with L2), the output the loss
+        saw (logits for cross-entropy) and, when asked, ∂loss/∂x. ``training=False`` runs
+        the forward pass as prediction does (no dropout)."""
+        output, tape = self.forward_train(x, logits=loss.from_logits, training=training)
+        value = loss.forward(output, y)
+        grad_x = self.backward(loss.backward(), tape, input_grad=input_grad)
+        if l2 is not None and l2.strength:
+            parameters = self.parameters()
+            value += l2.value(parameters, len(x))
+            l2.add_gradient(parameters, len(x))
+        return BatchResult(value, output, grad_x)
+
+    def loss_value(
+        self, x: np.ndarray, y: np.ndarray, loss: Loss, l2: L2Penalty | None = None,
+        training: bool = False,
+    ) -> float:
+        """The loss (with L2) on a batch, forward pass only."""
+        value = loss.forward(self.forward(x, training, logits=loss.from_logits), y)
+        if l2 is not None and l2.strength:
+            value += l2.value(self.parameters(), len(x))
+        return value
+
+    # ---- using a trained model ------------------------------------------------------------
+
+    def predict_scores(self, x, batch_size: int = 8192, logits: bool = False) -> np.ndarray:
+        """Outputs for many samples, computed in large batches; input checked at the door."""
+        x = check_array(x, "x", self.dtype, ndim=None)
+        check_sample_shape(x, self.input_shape)
+        outputs = [
+            self.forward(x[start : start + batch_size], logits=logits)
+            for start in range(0, len(x), batch_size)
+        ]
+        if not outputs:
+            return np.empty((0, *self.output_shape), dtype=self.dtype)
+        return np.concatenate(outputs)
+
+    def predict(self, x, batch_size: int = 8192) -> np.ndarray:
+        """Class ids ``(n_samples,)`` for a classifier, values ``(n_samples, out)`` otherwise."""
+        if self.task == "regression":
+            return self.predict_scores(x, batch_size)
+        scores = self.predict_scores(x, batch_size, logits=True)
+        if scores.shape[1] == 1:
+            return (scores[:, 0] > 0).astype(np.int64)
+        return scores.argmax(axis=1)
+
+    def predict_proba(self, x, batch_size: int = 8192) -> np.ndarray:
+        """Class probabilities ``(n_samples, n_classes)`` of a classifier."""
+        if self.task != "classification" or self.output_activation is None:
+            raise BarenetError(
+                "predict_proba needs a classifier ending in a Softmax or Sigmoid layer; "
+                f"this model's task is {self.task!r} and its last layer is "
+                f"{type(self.layers[-1]).__name__}"
+            )
+        probabilities = self.predict_scores(x, batch_size)
+        if probabilities.shape[1] == 1:
+            return np.hstack([1 - probabilities, probabilities])
+        return probabilities
+
+    # ---- the parameters it owns -----------------------------------------------------------
+
+    def parameters(self) -> list[Parameter]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def parameter_names(self) -> list[str]:
+        """Names such as ``"1.Dense.weight"``, in the order of :meth:`parameters`."""
+        return [
+            f"{index}.{type(layer).__name__}.{p.name}"
+            for index, layer in enumerate(self.layers)
+            for p in layer.parameters()
+        ]
+
+    def get_weights(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Every parameter, end to end, as one new 1-D array (or copied into ``out``)."""
+        if self.flat is None:
+            return np.empty(0, dtype=self.dtype)
+        if out is None:
+            return self.flat.values.copy()
+        np.copyto(out, self.flat.values)
+        return out
+
+    def set_weights(self, values: np.ndarray) -> None:
+        """Overwrite every parameter from a 1-D array as :meth:`get_weights` returns it."""
+        values = np.asarray(values)
+        expected = (0,) if self.flat is None else self.flat.values.shape
+        if values.shape != expected:
+            raise ShapeError(f"set_weights needs a 1-D array of {expected[0]} values; got shape {values.shape}")
+        if values.dtype.kind != "f" or not np.isfinite(values).all():
+            raise BarenetError("set_weights needs finite floating-point values")
+        if self.flat is not None:
+            np.copyto(self.flat.values, values, casting="same_kind")
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Every layer's buffers by name, e.g. ``"0.Standardize.mean"``."""
+        return {
+            f"{index}.{type(layer).__name__}.{name}": array
+            for index, layer in enumerate(self.layers)
+            for name, array in layer.buffers().items()
+        }
+
+    def astype(self, dtype: np.dtype | type) -> Sequential:
+        """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place, and
+        lay the parameters out anew; optimisers built before follow. Returns the model."""
+        dtype = check_float_dtype(dtype)
+        for layer in self.layers:
+            layer.astype(dtype)
+        for parameter in self.parameters():
+            parameter.value = parameter.value.astype(dtype)
+            parameter.grad = parameter.grad.astype(dtype)
+        self.dtype = dtype
+        self.flat = FlatParameters(self.parameters()) if self.parameters() else None
+        return self
+
+    # ---- description, files, and the conveniences of Keras ---------------------------------
+
+    def describe(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The JSON description and the named arrays that a model file holds."""
+        layers, arrays = [], {}
+        for index, layer in enumerate(self.layers):
+            for parameter in layer.parameters():
+                arrays[f"layers.{index}.{parameter.name}"] = parameter.value
+            for name, array in layer.buffers().items():
+                arrays[f"layers.{index}.{name}"] = array
+            layers.append({
+                "type": type(layer).__name__, "config": layer.config(),
+                "parameters": [p.name for p in layer.parameters()], "buffers": sorted(layer.buffers()),
+            })
+        description = {
+            "format": FORMAT, "version": FORMAT_VERSION, "task": self.task, "dtype": str(self.dtype),
+            "input_shape": list(self.input_shape), "layers": layers,
+        }
+        return description, arrays
+
+    def summary(self) -> str:
+        """A table of the layers, the per-sample shape after each, and parameter counts."""
+        rows = [("#", "layer", "output shape", "parameters"), ("", "input", _shape_text(self.input_shape), "")]
+        for index, (layer, shape) in enumerate(zip(self.layers, self.shapes)):
+            count = sum(p.size for p in layer.parameters())
+            rows.append((str(index), repr(layer), _shape_text(shape), f"{count:,}"))
+        sizes = [max(len(row[column]) for row in rows) for column in range(4)]
+        lines = ["  ".join(c.ljust(s) for c, s in zip(row, sizes)).rstrip() for row in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        total = sum(p.size for p in self.parameters())
+        lines += ["-" * len(lines[0]), f"total parameters: {total:,} ({self.dtype}), task: {self.task}"]
+        return "\n".join(lines)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model to one ``.npz`` file, atomically (see :func:`barenet.load`)."""
+        description, arrays = self.describe()
+        return write_npz_atomic(path, arrays, description)
+
+    def fit(self, x, y, **options) -> History:
+        """Train the model; see :func:`barenet.training.fit` for the options. Returns a History."""
+        return fit(self, x, y, **options)
+
+    def evaluate(self, x, y, **options) -> dict[str, float]:
+        """Loss and metrics on (x, y); see :func:`barenet.training.evaluate`."""
+        return evaluate(self, x, y, **options)
+
+    def __setstate__(self, state: dict) -> None:
+        """After a copy or an unpickle the parameters are separate arrays, no longer views into
+        the flat buffer: lay them out anew (optimisers that were copied along follow)."""
+        self.__dict__.update(state)
+        if self.flat is not None:
+            self.flat = FlatParameters(self.parameters())
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"    {layer!r}" for layer in self.layers)
+        return f"Sequential(\n{inner},\n    task={self.task!r},\n)"
+
+
+def _shape_text(shape: Shape) -> str:
+    return "(" + ", ".join(["n", *map(str, shape)]) + ")"
+
+
+def layer_type(name: object) -> type[Layer]:
+    """The layer class a model file names."""
+    if not isinstance(name, str) or name not in LAYER_TYPES:
+        raise BarenetError(f"unknown layer type {name!r}; known types: {', '.join(sorted(LAYER_TYPES))}")
+    return LAYER_TYPES[name]

@@ -1,0 +1,73 @@
+"""Scoring a model: loss and metrics on a data set, and the checks data passes at the door."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import BarenetError, ShapeError
+from ..losses import Loss, get_loss
+from ..metrics import accuracy, mean_absolute_error, mean_squared_error, r2_score
+from ..validation import check_array, check_class_labels, check_same_length, check_sample_shape
+
+if TYPE_CHECKING:
+    from ..model import Sequential
+
+
+def evaluate(
+    model: Sequential, x, y, loss: str | Loss | None = None, batch_size: int = 8192
+) -> dict[str, float]:
+    """Loss and metrics of ``model`` on (x, y), in evaluation mode (no dropout).
+
+    Classification: ``loss`` and ``accuracy``. Regression: ``loss``, ``mse``, ``mae``, ``r2``.
+    """
+    loss = get_loss(loss if loss is not None else default_loss(model))
+    x, y = check_data(model, x, y)
+    outputs = model.predict_scores(x, batch_size, logits=loss.from_logits)
+    results = {"loss": loss.forward(outputs, y)}
+    if model.task == "classification":
+        results["accuracy"] = accuracy(y, class_ids(outputs))
+    else:
+        predictions = outputs if not loss.from_logits else model.predict(x)
+        y_matrix = y.reshape(predictions.shape)
+        results["mse"] = mean_squared_error(y_matrix, predictions)
+        results["mae"] = mean_absolute_error(y_matrix, predictions)
+        results["r2"] = r2_score(y_matrix, predictions)
+    return results
+
+
+def class_ids(scores: np.ndarray) -> np.ndarray:
+    """Predicted classes from logits or probabilities of shape (n, n_classes), or (n, 1) binary."""
+    return (scores[:, 0] > 0).astype(np.int64) if scores.shape[1] == 1 else scores.argmax(axis=1)
+
+
+def default_loss(model: Sequential) -> str:
+    if model.task == "regression":
+        return "mse"
+    return "binary_cross_entropy" if model.out_features == 1 else "cross_entropy"
+
+
+def check_data(model: Sequential, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Validate (x, y) once, at the door. ``x`` keeps a compact dtype (e.g. uint8 pixels):
+    batches are converted to the model's dtype as they are drawn."""
+    x = np.asarray(x)
+    dtype = x.dtype if x.dtype.kind in "uif" else model.dtype
+    x = check_array(x, "x", dtype, ndim=None)
+    if x.ndim == 0 or len(x) == 0:
+        raise BarenetError(f"x holds no samples (shape {x.shape}); give at least one")
+    check_sample_shape(x, model.input_shape)
+    if model.task == "classification":
+        n_classes = max(model.out_features, 2)
+        y = check_class_labels(y, n_classes)
+    else:
+        y = check_array(y, "y", model.dtype, ndim=None)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.shape[1:] != (model.out_features,):
+            raise ShapeError(
+                f"y must have shape (n_samples, {model.out_features}) for this regression model; "
+                f"got {y.shape}"
+            )
+    check_same_length(x, y)
+    return x, y
