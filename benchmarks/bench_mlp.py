@@ -284,11 +284,11 @@ def phase_breakdown(contender: BarenetContender, repeats: int = 1) -> tuple[dict
     for _ in range(repeats):
         timer = PhaseTimer()
         for layer in model.layers:
-            if isinstance(layer, Dense):
-                for method in ("forward", "backward", "backward_parameters"):
+            if isinstance(layer, Dense):  # forward_train calls forward; backward calls both halves
+                for method in ("forward", "backward_input", "backward_parameters"):
                     timer.wrap(layer, method, DENSE)
-            else:
-                for method in ("forward", "backward"):
+            else:  # forward_train is what training calls (ReLU's calls forward, which is not wrapped)
+                for method in ("forward_train", "backward"):
                     timer.wrap(layer, method, ACTIVATIONS)
         timer.wrap(trainer.loss, "forward", LOSS)
         timer.wrap(trainer.loss, "backward", LOSS)

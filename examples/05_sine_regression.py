@@ -15,10 +15,10 @@ import numpy as np
 from _common import arguments, caught_training_warnings, save_figure, stopwatch, write_results
 
 import barenet
-from barenet.training.callbacks import Callback
 from barenet.datasets import make_sine
 from barenet.losses import MSE
 from barenet.training import Trainer, evaluate
+from barenet.training.callbacks import Callback
 
 SNAPSHOTS = (10, 50, 100, 500, 1000)
 

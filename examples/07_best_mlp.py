@@ -15,9 +15,9 @@ import numpy as np
 from _common import arguments, caught_training_warnings, save_figure, stopwatch, write_results
 
 import barenet
-from barenet.training.callbacks import EarlyStopping
 from barenet.datasets import RandomShift, flatten_images, load_mnist, train_validation_split
 from barenet.training import Trainer, evaluate
+from barenet.training.callbacks import EarlyStopping
 
 
 def main():

@@ -10,18 +10,27 @@ import numpy as np
 import pytest
 
 from barenet import Callback, EarlyStopping, HistoryLogger, ModelCheckpoint, Trainer, mlp
+from barenet.training import History
 from barenet.training.callbacks import read_history_csv
 from barenet.training.checkpoints import read_checkpoint
-from barenet.training import History
+
+
+class StubModel:
+    """What the callbacks touch of a model: its weights, through get_weights/set_weights."""
+
+    def __init__(self) -> None:
+        self.values = np.zeros(3)
+
+    def get_weights(self) -> np.ndarray:
+        return self.values.copy()
+
+    def set_weights(self, values: np.ndarray) -> None:
+        self.values[...] = values
 
 
 def stub_trainer() -> SimpleNamespace:
-    """What the callbacks touch of a Trainer: the flat weights, the history, stop_training."""
-    return SimpleNamespace(
-        optimizer=SimpleNamespace(flat=SimpleNamespace(values=np.zeros(3))),
-        history=History(),
-        stop_training=False,
-    )
+    """What the callbacks touch of a Trainer: the model's weights, the history, stop_training."""
+    return SimpleNamespace(model=StubModel(), history=History(), stop_training=False)
 
 
 def run_epochs(callback: Callback, values: list[float], monitor: str = "val_loss") -> SimpleNamespace:
@@ -29,7 +38,7 @@ def run_epochs(callback: Callback, values: list[float], monitor: str = "val_loss
     trainer = stub_trainer()
     callback.on_train_begin(trainer)
     for epoch, value in enumerate(values):
-        trainer.optimizer.flat.values[...] = epoch
+        trainer.model.values[...] = epoch
         trainer.history.append(epoch, {monitor: value})
         callback.on_epoch_end(trainer, epoch, {monitor: value})
         if trainer.stop_training:
@@ -42,7 +51,7 @@ def run_epochs(callback: Callback, values: list[float], monitor: str = "val_loss
 def test_early_stopping_waits_patience_epochs_and_restores_the_best():
     trainer = run_epochs(EarlyStopping(patience=2), [1.0, 0.5, 0.6, 0.55, 0.4, 0.3])
     assert trainer.stopped_after == 3
-    assert np.array_equal(trainer.optimizer.flat.values, np.ones(3))  # the best epoch was epoch 1
+    assert np.array_equal(trainer.model.values, np.ones(3))  # the best epoch was epoch 1
     assert "early stopping after epoch 4" in trainer.history.stop_reason
     assert "best 0.5000 at epoch 2" in trainer.history.stop_reason
 
@@ -51,9 +60,9 @@ def test_early_stopping_min_delta_mode_and_no_restore():
     trainer = run_epochs(EarlyStopping(patience=2, min_delta=0.1), [1.0, 0.95, 0.92, 0.5])
     assert trainer.stopped_after == 2  # improvements smaller than min_delta do not count
     trainer = run_epochs(EarlyStopping("val_accuracy", patience=1), [0.5, 0.7, 0.6, 0.9], "val_accuracy")
-    assert trainer.stopped_after == 2 and np.array_equal(trainer.optimizer.flat.values, np.ones(3))
+    assert trainer.stopped_after == 2 and np.array_equal(trainer.model.values, np.ones(3))
     trainer = run_epochs(EarlyStopping(patience=1, restore_best_weights=False), [1.0, 2.0, 3.0])
-    assert trainer.stopped_after == 1 and np.array_equal(trainer.optimizer.flat.values, np.ones(3))
+    assert trainer.stopped_after == 1 and np.array_equal(trainer.model.values, np.ones(3))
     with pytest.raises(ValueError, match="patience >= 1"):
         EarlyStopping(patience=0)
     with pytest.raises(ValueError, match="give validation data"):
@@ -68,7 +77,7 @@ def test_early_stopping_in_fit_ends_with_the_best_epochs_weights():
 
     class Recorder(Callback):
         def on_epoch_end(self, trainer, epoch, logs):
-            snapshots.append(trainer.optimizer.flat.values.copy())
+            snapshots.append(trainer.model.get_weights())
 
     snapshots: list[np.ndarray] = []
     trainer = Trainer(model, lr=0.05, batch_size=16, seed=0)
@@ -79,7 +88,7 @@ def test_early_stopping_in_fit_ends_with_the_best_epochs_weights():
     assert len(losses) < 200 and history.stop_reason.startswith("early stopping")
     best = int(np.argmin(losses))
     assert best == len(losses) - 4  # three epochs without improvement after the best
-    assert np.array_equal(trainer.optimizer.flat.values, snapshots[best])
+    assert np.array_equal(trainer.model.get_weights(), snapshots[best])
 
 
 def test_model_checkpoint_every_n_epochs(tmp_path):

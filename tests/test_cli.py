@@ -26,9 +26,9 @@ from conftest import (
 )
 
 from barenet import load
-from barenet.training.checkpoints import read_checkpoint
-from barenet.cli.main import main
 from barenet.cli.config import read_toml
+from barenet.cli.main import main
+from barenet.training.checkpoints import read_checkpoint
 
 
 def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -120,7 +120,7 @@ def test_predict_csv_rows_as_text_and_json(spirals, tmp_path):
     text = barenet("predict", folder / "model.npz", rows, "--top", 2, cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
-    assert [line.split(": ")[0] for line in lines] == [f"{rows}:{i}" for i in (1, 2, 3)]
+    assert [line.split(": ")[0] for line in lines] == [f"{rows}:{i}" for i in (2, 3, 4)]  # file lines
     assert [int(line.split(": ")[1].split()[0]) for line in lines] == list(expected)
     as_json = barenet("predict", folder / "model.npz", rows, "--json", cwd=tmp_path)
     results = json.loads(as_json.stdout)
@@ -402,7 +402,7 @@ def test_unscaled_pixels_that_make_one_class_get_a_warning(tmp_path):
         (["train", "--dataset", "cifar"], ["unknown dataset 'cifar'", "mnist, fashion-mnist, sine, spirals"]),
         (["train", "--lr-schedule", "linear"], ["unknown lr_schedule", "constant, cosine"]),
         (["train", "--batch-size", "many"], ["--batch-size", "'full'"]),
-        (["train", "--epochs", "-1"], ["epochs must be >= 0"]),
+        (["train", "--epochs", "-1"], ["epochs must be >= 1"]),
         (["train", "--dataset", "spirals", "--layers", "3", "10", "3"], ["2 features", "must be 2"]),
         (["train", "--dataset", "spirals", "--layers", "2", "10", "10"], ["3 classes", "must be 3"]),
         (["train", "--dataset", "sine", "--layers", "1", "8", "2"], ["1 target value", "must be 1"]),

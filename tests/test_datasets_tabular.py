@@ -41,7 +41,7 @@ def test_last_column_label_and_float_targets(tmp_path):
 
 
 def test_explicit_header_false_and_blank_lines(tmp_path):
-    x, y = load_csv(write(tmp_path, "1,2\n\n  \n3,4\n"), header=False)
+    x, y = load_csv(write(tmp_path, "1,2\n\n  \n3,4\n"), header=False, label_column=0)
     np.testing.assert_array_equal(x, [[2], [4]])
     np.testing.assert_array_equal(y, [1, 3])
 
@@ -73,8 +73,8 @@ def test_missing_label_names_line(tmp_path):
 
 def test_nan_label_is_missing(tmp_path):
     path = write(tmp_path, "1,2\n\nnan,3\n")
-    with pytest.raises(DatasetError, match=r"line 3: missing label"):
-        load_csv(path)
+    with pytest.raises(DatasetError, match=r"line 3, column 1: missing label"):
+        load_csv(path, label_column=0)
 
 
 def test_unknown_label_name_lists_columns(tmp_path):

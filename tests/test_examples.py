@@ -24,6 +24,8 @@ SCRIPTS = {
     "04_activations.py": ("--epochs", 2, "04_activations", ["04_activations"]),
     "05_sine_regression.py": ("--epochs", 2, "05_sine_regression", ["05_sine"]),
     "07_best_mlp.py": ("--epochs", 1, "07_best_mlp", ["07_best_mlp"]),
+    "08_cnn_fast.py": ("--epochs", 1, "08_cnn_fast", []),
+    "08_cnn_best.py": ("--epochs", 1, "08_cnn_best_mnist", []),
 }
 TOML_CONFIGS = ["06_modern_default.toml"]
 NEEDS_MNIST = set(SCRIPTS) - {"05_sine_regression.py"}

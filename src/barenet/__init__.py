@@ -3,19 +3,28 @@
 from .errors import BarenetError, DatasetError, DivergenceError, ModelFileError, ShapeError
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import (
+    AvgPool2D,
+    BatchNorm1D,
+    BatchNorm2D,
+    Conv2D,
     Dense,
     Dropout,
+    Flatten,
+    GlobalAvgPool2D,
     Identity,
     Layer,
+    LayerNorm,
     LeakyReLU,
+    MaxPool2D,
     ReLU,
     Rescale,
+    Reshape,
     Sigmoid,
     Softmax,
     Standardize,
     Tanh,
 )
-from .model import Sequential, Tape, load, mlp
+from .model import Sequential, Tape, cnn, lenet5, load, mlp
 from .training import (
     Callback,
     EarlyStopping,
@@ -39,4 +48,6 @@ __all__ = [
     "ModelFileError", "ReLU", "Rescale", "Sequential", "ShapeError", "Sigmoid", "Softmax", "Standardize",
     "Tanh", "Tape", "Trainer", "TrainingInterrupted", "TrainingWarning", "evaluate", "fit", "gradcheck",
     "load", "load_checkpoint", "mlp", "save_checkpoint",
+    "AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "LayerNorm",
+    "MaxPool2D", "Reshape", "cnn", "lenet5",
 ]

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from .errors import BarenetError
 from .validation import resolve
 
 
@@ -54,7 +55,7 @@ class Uniform(Initializer):
 
     def __init__(self, low: float = -0.05, high: float = 0.05) -> None:
         if not low < high:
-            raise ValueError(f"Uniform needs low < high; got low={low}, high={high}")
+            raise BarenetError(f"Uniform needs low < high; got low={low}, high={high}")
         self.low, self.high = low, high
 
     def draw(self, shape, fan_in, fan_out, rng):

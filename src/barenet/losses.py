@@ -135,7 +135,7 @@ class L2Penalty:
     """
 
     def __init__(self, strength: float) -> None:
-        self.strength = check_number("l2", strength, low=0.0)
+        self.strength = check_number("l2 strength", strength, low=0.0)
 
     def value(self, parameters: Iterable[Parameter], n_samples: int) -> float:
         total = sum(float(np.sum(p.value**2)) for p in parameters if p.decay)

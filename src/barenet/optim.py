@@ -18,6 +18,10 @@ from .errors import BarenetError
 from .parameter import Parameter, flat_parameters
 from .validation import check_type, resolve
 
+DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
+"""The one default learning rate of each optimiser (PyTorch's), read by the Python API, the
+command line, its TOML files and the scikit-learn estimators alike."""
+
 
 class Optimizer:
     """Base class: holds the learning rate ``lr`` and the flat parameter buffers.
@@ -97,7 +101,7 @@ class SGD(Optimizer):
     def __init__(
         self,
         parameters: Iterable[Parameter],
-        lr: float = 0.01,
+        lr: float = DEFAULT_LR["sgd"],
         momentum: float = 0.0,
         dampening: float = 0.0,
         nesterov: bool = False,
@@ -148,7 +152,7 @@ class RMSProp(Optimizer):
     def __init__(
         self,
         parameters: Iterable[Parameter],
-        lr: float = 0.01,
+        lr: float = DEFAULT_LR["rmsprop"],
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
@@ -195,7 +199,7 @@ class Adam(Optimizer):
     def __init__(
         self,
         parameters: Iterable[Parameter],
-        lr: float = 0.001,
+        lr: float = DEFAULT_LR["adam"],
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
@@ -252,7 +256,8 @@ class AdamW(Adam):
     θ ← θ − lr·λθ, then the Adam step on the undecayed gradient."""
 
     def __init__(
-        self, parameters: Iterable[Parameter], lr: float = 0.001, weight_decay: float = 0.01, **settings
+        self, parameters: Iterable[Parameter], lr: float = DEFAULT_LR["adamw"], weight_decay: float = 0.01,
+        **settings,
     ) -> None:
         """The settings of :class:`Adam` (``betas``, ``eps``, ``max_grad_norm``); only the
         default weight decay differs, 0.01 as in PyTorch."""
@@ -299,5 +304,5 @@ OPTIMIZERS = {
 def get_optimizer(optimizer: str | Optimizer, parameters: Iterable[Parameter], **settings) -> Optimizer:
     """Build an optimiser by name (``"adam"``) on ``parameters``; objects pass through."""
     if not isinstance(optimizer, str):
-        check_type("optimizer", optimizer, Optimizer, "an optimizer name such as 'adam' or a barenet Optimizer")
+        check_type("optimizer", optimizer, Optimizer, "an optimizer name such as 'adam' or an Optimizer")
     return resolve(optimizer, OPTIMIZERS, "optimizer", parameters=parameters, **settings)

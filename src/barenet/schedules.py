@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from .errors import BarenetError
 from .validation import resolve
 
 
@@ -16,9 +17,9 @@ class Schedule:
 
     def __init__(self, lr: float, per: str = "epoch") -> None:
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive number; got {lr!r}")
+            raise BarenetError(f"lr must be a positive number; got {lr!r}")
         if per not in ("epoch", "step"):
-            raise ValueError(f"per must be 'epoch' or 'step'; got {per!r}")
+            raise BarenetError(f"per must be 'epoch' or 'step'; got {per!r}")
         self.lr, self.per = float(lr), per
 
     def __call__(self, t: int) -> float:
@@ -45,7 +46,7 @@ class InverseTimeDecay(Schedule):
     def __init__(self, lr: float, decay: float = 0.01, per: str = "epoch") -> None:
         super().__init__(lr, per)
         if decay < 0:
-            raise ValueError(f"decay must be >= 0; got {decay}")
+            raise BarenetError(f"decay must be >= 0; got {decay}")
         self.decay = float(decay)
 
     def __call__(self, t: int) -> float:
@@ -58,7 +59,7 @@ class StepDecay(Schedule):
     def __init__(self, lr: float, step_size: int = 10, gamma: float = 0.1, per: str = "epoch"):
         super().__init__(lr, per)
         if step_size < 1 or not 0 < gamma <= 1:
-            raise ValueError(f"need step_size >= 1 and 0 < gamma <= 1; got {step_size}, {gamma}")
+            raise BarenetError(f"need step_size >= 1 and 0 < gamma <= 1; got {step_size}, {gamma}")
         self.step_size, self.gamma = int(step_size), float(gamma)
 
     def __call__(self, t: int) -> float:
@@ -71,7 +72,7 @@ class ExponentialDecay(Schedule):
     def __init__(self, lr: float, gamma: float = 0.95, per: str = "epoch") -> None:
         super().__init__(lr, per)
         if not 0 < gamma <= 1:
-            raise ValueError(f"gamma must be in (0, 1]; got {gamma}")
+            raise BarenetError(f"gamma must be in (0, 1]; got {gamma}")
         self.gamma = float(gamma)
 
     def __call__(self, t: int) -> float:
@@ -87,7 +88,7 @@ class CosineDecay(Schedule):
     ) -> None:
         super().__init__(lr, per)
         if total < 1 or not 0 <= warmup < total or not 0 <= min_lr <= lr:
-            raise ValueError(
+            raise BarenetError(
                 f"need total >= 1, 0 <= warmup < total, 0 <= min_lr <= lr; "
                 f"got total={total}, warmup={warmup}, min_lr={min_lr}"
             )

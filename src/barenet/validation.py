@@ -39,11 +39,13 @@ def check_number(
     value = float(value)
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low and high is None:
+        raise BarenetError(f"{name} must be {'>' if low_open else '>='} {low:g}; got {value!r}")
     if too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        interval = f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
-        raise BarenetError(f"{name} must be in {interval}; got {value!r}")
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        lower = "-inf" if low is None else f"{low:g}"
+        upper = "inf" if high is None else f"{high:g}"
+        raise BarenetError(f"{name} must be in {left}{lower}, {upper}{right}; got {value!r}")
     return value
 
 
@@ -101,12 +103,25 @@ def check_array(x, name: str, dtype: np.dtype | type, ndim: int | None = 2) -> n
 
 def check_sample_shape(x: np.ndarray, sample_shape: tuple[int, ...], name: str = "x") -> None:
     """Refuse a batch whose per-sample shape is not what the model was built for."""
-    if x.shape[1:] != tuple(sample_shape):
-        expected = ", ".join(["n_samples", *map(str, sample_shape)])
+    sample_shape = tuple(sample_shape)
+    if x.ndim != 1 + len(sample_shape):
+        axes = "(n_samples, n_features)" if len(sample_shape) == 1 else _batch_shape_text(sample_shape)
+        hint = " (reshape a single sample with x.reshape(1, -1))" if x.ndim == len(sample_shape) == 1 else ""
         raise ShapeError(
-            f"{name} must have shape ({expected}); got {x.shape}. "
-            f"The model's first layer expects samples of shape {tuple(sample_shape)}"
+            f"{name} must have {1 + len(sample_shape)} dimensions {axes}; got shape {x.shape}{hint}"
         )
+    if x.shape[1:] != sample_shape:
+        if len(sample_shape) == 1:
+            raise ShapeError(
+                f"{name} must have shape (n_samples, {sample_shape[0]}); got {x.shape}: {x.shape[1]} "
+                f"features per sample but the model's first layer expects {sample_shape[0]} features; "
+                "reshape the data or change the input size of the first layer"
+            )
+        raise ShapeError(f"{name} must have shape {_batch_shape_text(sample_shape)}; got {x.shape}")
+
+
+def _batch_shape_text(sample_shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(["n_samples", *map(str, sample_shape)]) + ")"
 
 
 def check_same_length(x: np.ndarray, y: np.ndarray) -> None:

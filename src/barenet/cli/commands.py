@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DivergenceError
+from ..errors import ConfigError, DivergenceError
 from ..gradcheck import gradcheck
 from ..metrics import classification_report, confusion_matrix
 from ..model import load, mlp
 from ..training import evaluate
 from ..training.callbacks import read_history_csv
-from .config import build_config, read_toml, resolve_for_data
-from .data_sources import Data, load_data, read_feature_rows
-from .images import read_digit_image
+from .config import build_config, check_dataset, read_toml, resolve_for_data
+from .data_sources import Data, load_data, test_file_for_model
+from .model_data import checked_metadata, clip_extremes, epochs_note
 from .plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
+from .predictions import command_predict  # noqa: F401 - the command lives there; main imports it from here
 from .runs import check_layers_fit, config_from_checkpoint, new_run_folder, train_run
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+GRADCHECK_ALL, GRADCHECK_SUBSET = 5_000, 100  # above 5,000 parameters, 100 random entries of each array
 
 
 def command_train(arguments: argparse.Namespace) -> int:
@@ -38,8 +38,14 @@ def command_train(arguments: argparse.Namespace) -> int:
     else:
         folder = Path(config.out) if config.out else new_run_folder()
     with thread_limit(config.threads):
-        data = load_data(config.dataset, config.data_dir)
-        config = resolve_for_data(config, data.n_features, data.n_outputs, data.task)
+        data = load_data(config.dataset, config.data_dir, config.label_column, config.task, config.test_data)
+        epochs_from_rule = config.epochs is None
+        n_train = len(data.x_train[: config.train_limit])
+        config = resolve_for_data(config, data.n_features, data.n_outputs, data.task, n_train=n_train)
+        if epochs_from_rule:
+            data.notes.append(epochs_note(config))
+        if config.preprocess == "robust":
+            data.x_train = clip_extremes(data.x_train, data.feature_names)
         check_layers_fit(config, data)
         try:
             result = train_run(config, data, folder, resume=resume, log=ignore if config.quiet else print)
@@ -98,23 +104,33 @@ def data_for_model(arguments: argparse.Namespace) -> tuple[Data, dict]:
     settings = run_settings(arguments.model)
     dataset = arguments.dataset or settings.get("dataset")
     if dataset is None:
-        raise ValueError(
+        raise ConfigError(
             f"which data should {arguments.model} be evaluated on? There is no config.toml beside it; "
             "give --dataset"
         )
-    return load_data(dataset, arguments.data_dir or settings.get("data_dir")), settings
+    data_dir = arguments.data_dir or settings.get("data_dir")
+    if arguments.dataset is None:  # the run's own test split (or its --test-data file)
+        tabular = {key: settings.get(key) for key in ("label_column", "task", "test_data")}
+        return load_data(dataset, data_dir, **tabular), settings
+    return load_data(dataset, data_dir), settings
 
 
 def command_evaluate(arguments: argparse.Namespace) -> int:
     model = load(arguments.model)
-    data, settings = data_for_model(arguments)
+    metadata = checked_metadata(model, arguments.model)
+    if arguments.dataset is not None and check_dataset(arguments.dataset) in ("csv", "npz"):
+        path = arguments.dataset.split(":", 1)[1]  # a file of test rows: every row is scored
+        data = test_file_for_model(path, metadata, model.task, model.in_features, model.out_features)
+        settings = {}
+    else:
+        data, settings = data_for_model(arguments)
     metrics = evaluate(model, data.x_test, data.y_test, loss=settings.get("loss"))
     print(f"{data.name}, {len(data.x_test)} test samples")
     print(f"test {format_metrics(metrics)}")
     if model.task != "classification":
         return 0
     matrix = confusion_matrix(data.y_test, model.predict(data.x_test), max(model.out_features, 2))
-    names = data.class_names
+    names = metadata.get("class_names") or data.class_names or [str(index) for index in range(len(matrix))]
     print("\n" + classification_report(matrix, names))
     print("\nconfusion matrix (rows: true class, columns: predicted class)")
     print(matrix_text(matrix, names))
@@ -139,68 +155,18 @@ def command_summary(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def read_inputs(files: Sequence[str], n_features: int) -> tuple[list[str], np.ndarray]:
-    """Names and feature rows of the files: one row per image, one per CSV line."""
-    names, rows = [], []
-    for name in files:
-        suffix = Path(name).suffix.lower()
-        if suffix in IMAGE_SUFFIXES:
-            names.append(name)
-            rows.append(read_digit_image(name)[None, :])
-        elif suffix in (".csv", ".gz", ".txt"):
-            table = read_feature_rows(name, n_features)
-            names += [f"{name}:{line}" for line in range(1, len(table) + 1)]
-            rows.append(table)
-        else:
-            raise ValueError(f"{name}: expected a PNG or JPEG image or a CSV file of feature rows")
-    x = np.concatenate(rows)
-    if x.shape[1] != n_features:
-        raise ValueError(
-            f"the model takes {n_features} features per sample, but an image becomes 784 (28x28 pixels); "
-            "give CSV rows of the right width, or a model trained on 28x28 images"
-        )
-    return names, x
-
-
-def command_predict(arguments: argparse.Namespace) -> int:
-    model = load(arguments.model)
-    names, x = read_inputs(arguments.files, model.in_features)
-    results = []
-    if model.task == "classification":
-        probabilities = model.predict_proba(x)
-        for name, row in zip(names, probabilities):
-            top = np.argsort(row)[::-1][: max(arguments.top, 1)]
-            results.append(
-                {
-                    "input": name,
-                    "prediction": int(top[0]),
-                    "top": [
-                        {"class": int(label), "probability": round(float(row[label]), 6)} for label in top
-                    ],
-                }
-            )
-    else:
-        for name, values in zip(names, model.predict(x)):
-            results.append({"input": name, "prediction": [float(value) for value in values]})
-    if arguments.json:
-        print(json.dumps(results, indent=2))
-        return 0
-    for result in results:
-        if "top" in result:
-            likeliest = ", ".join(f"{entry['class']}: {entry['probability']:.3f}" for entry in result["top"])
-            print(f"{result['input']}: {result['prediction']}  ({likeliest})")
-        else:
-            print(f"{result['input']}: {' '.join(f'{value:.6g}' for value in result['prediction'])}")
-    return 0
-
-
 # ---- gradcheck, plot, data ----------------------------------------------------------------------
 
 
 def command_gradcheck(arguments: argparse.Namespace) -> int:
     sizes = arguments.layers
     if len(sizes) < 2:
-        raise ValueError(f"--layers needs at least two sizes, inputs ... outputs (e.g. 4 8 3); got {sizes}")
+        raise ConfigError(f"--layers needs at least two sizes, inputs ... outputs (e.g. 4 8 3); got {sizes}")
+    if arguments.output_activation == "softmax" and sizes[-1] == 1:
+        raise ConfigError(
+            "a softmax over one output is always 1, so its gradient is 0 and the check would test nothing; "
+            "use --output-activation sigmoid, or two or more outputs"
+        )
     loss = arguments.loss or ("cross_entropy" if sizes[-1] > 1 else "mse")
     task = "regression" if loss == "mse" else "classification"
     model = mlp(
@@ -218,11 +184,16 @@ def command_gradcheck(arguments: argparse.Namespace) -> int:
         y = rng.integers(0, max(sizes[-1], 2), arguments.samples)
     else:
         y = rng.standard_normal((arguments.samples, sizes[-1]))
-    result = gradcheck(model, loss, x, y, l2=arguments.l2, training=arguments.dropout > 0)
+    total = sum(parameter.size for parameter in model.parameters())
+    subset = arguments.entries or (GRADCHECK_SUBSET if total > GRADCHECK_ALL else None)
     print(
         f"gradient check of {'-'.join(map(str, sizes))} ({arguments.activation}, {loss}), "
-        f"{arguments.samples} samples, float64"
+        f"{arguments.samples} samples, float64: "
+        + (f"every one of the {total:,} parameters" if subset is None else
+           f"{subset} random entries of each parameter array ({total:,} parameters in all; --entries N)"),
+        flush=True,  # shown before the check runs
     )
+    result = gradcheck(model, loss, x, y, l2=arguments.l2, training=arguments.dropout > 0, max_entries=subset)
     print(result.table())
     verdict = "passed" if result.passed else "FAILED"
     print(f"{verdict}: worst relative error {result.worst:.2e} (tolerance {result.tolerance:.0e})")
@@ -240,7 +211,9 @@ def command_plot(arguments: argparse.Namespace) -> int:
 
 
 def command_data(arguments: argparse.Namespace) -> int:
-    data = load_data(arguments.dataset, arguments.data_dir)
+    data = load_data(arguments.dataset, arguments.data_dir, arguments.label_column, arguments.task)
+    for note in data.notes:
+        print(note)
     print(f"{data.name}: {data.task}" + (f", {len(data.class_names)} classes" if data.class_names else ""))
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         print(

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import sys
+import functools
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -25,14 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
-
-
+from ..optim import DEFAULT_LR
+from .architectures import ARCHITECTURES, check_layer_table, is_layer_table
+from .toml_files import dump_toml, load_toml
 
 DATASETS = ("mnist", "fashion-mnist", "sine", "spirals", "csv:PATH", "npz:PATH")
 IMAGE_DATASETS = ("mnist", "fashion-mnist")
@@ -44,18 +40,14 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "bias_init": ("zeros", "normal", "uniform"),
     "optimizer": ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"),
     "lr_schedule": ("constant", "cosine", "step", "exponential", "inverse_time"),
-    "preprocess": ("scale", "standardize", "none"),
+    "preprocess": ("scale", "standardize", "robust", "none"),
+    "task": ("classification", "regression"),
     "dtype": ("float32", "float64"),
-}
-DEFAULT_LR = {
-    "sgd": 0.01,
-    "momentum": 0.01,
-    "nesterov": 0.01,
-    "rmsprop": 0.001,
-    "adam": 0.001,
-    "adamw": 0.001,
+    "model": ARCHITECTURES,
 }
 SGD_FAMILY = ("sgd", "momentum", "nesterov")
+SMALL_DATA_STEPS = 2000  # csv/npz without --epochs: train for at least this many optimiser steps
+SMALL_DATA_EPOCHS = (20, 1000)  # ... in at least 20 and at most 1000 epochs
 DEFAULT_LR_DECAY = {"inverse_time": 0.01, "exponential": 0.95, "step": 0.1}
 
 
@@ -67,7 +59,8 @@ class RunConfig:
 
     dataset: str = "mnist"  # mnist, fashion-mnist, sine, spirals, csv:PATH or npz:PATH
     data_dir: str | None = None  # where to look for data files first
-    layers: list[int] | None = None  # widths from input to output, e.g. [784, 256, 128, 10]
+    layers: list[int] | list[dict] | None = None  # MLP widths, e.g. [784, 256, 128, 10], or [[layers]] tables
+    model: str = "mlp"  # mlp (from layers), lenet5 or cnn (see barenet.cli.architectures)
     activation: str = "relu"  # of the hidden layers
     output_activation: str | None = None  # softmax for classes, identity for regression
     loss: str | None = None  # cross_entropy for classes, mse for regression
@@ -77,7 +70,7 @@ class RunConfig:
     lr: float | None = None  # the optimiser's default
     lr_schedule: str = "cosine"
     lr_decay: float | None = None  # decay of inverse_time; gamma of exponential and step
-    epochs: int = 15
+    epochs: int | None = 15  # None (csv/npz): enough epochs for SMALL_DATA_STEPS optimiser steps
     batch_size: int | str = 128  # or "full" for full-batch gradient descent
     dropout: float = 0.2
     l2: float = 0.0  # classic L2 strength lambda, penalty lambda/(2m)·sum(W²)
@@ -89,11 +82,15 @@ class RunConfig:
     val_split: float = 0.1  # fraction of the training data held out for validation
     early_stopping: int = 0  # patience in epochs on val_loss; 0 = off
     out: str | None = None  # run folder; default runs/<timestamp>
+    overwrite: bool = False  # replace the files of another run in ``out`` (never stored as true)
     verbose_every: int = 0  # 0: a progress bar per epoch on a terminal; N: a line every N epochs
     quiet: bool = False
     dtype: str = "float32"
-    preprocess: str = "scale"  # scale to [0, 1], standardize per feature, or none
+    preprocess: str = "scale"  # scale to [0, 1], standardize or robust (median/IQR) per feature, or none
     train_limit: int | None = None  # train on the first N training samples only
+    label_column: int | str | None = None  # csv: the label's name or 0-based position; None: by name/last
+    task: str | None = None  # csv/npz: classification or regression; None: from the labels
+    test_data: str | None = None  # csv/npz: a separate test file; None: 20 % of the rows held out
     threads: int | None = None  # BLAS threads; default all cores
 
     def to_dict(self) -> dict:
@@ -106,6 +103,7 @@ class RunConfig:
 
 
 TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+MAX_SETTING_INTEGER = 2**63 - 1
 KEYS = tuple(field.name for field in dataclasses.fields(RunConfig))
 
 DATASET_DEFAULTS: dict[str, dict] = {
@@ -133,8 +131,10 @@ DATASET_DEFAULTS: dict[str, dict] = {
         "val_split": 0.2,
         "verbose_every": 20,
     },
-    "csv": {"dropout": 0.0, "preprocess": "standardize", "lr_schedule": "constant", "epochs": 50},
-    "npz": {"dropout": 0.0, "preprocess": "standardize", "lr_schedule": "constant", "epochs": 50},
+    "csv": {"dropout": 0.0, "preprocess": "robust", "lr_schedule": "constant", "epochs": None,
+            "batch_size": 32},
+    "npz": {"dropout": 0.0, "preprocess": "robust", "lr_schedule": "constant", "epochs": None,
+            "batch_size": 32},
 }
 HIDDEN_LAYERS = {
     "mnist": [256, 128],
@@ -186,21 +186,35 @@ def check_dataset(dataset: object) -> str:
     raise ConfigError(f"unknown dataset {dataset!r}; valid values are: {', '.join(DATASETS)}")
 
 
+@functools.cache
+def setting_types() -> dict[str, object]:
+    """Each setting's type hint (worked out once: ``get_type_hints`` is slow)."""
+    return typing.get_type_hints(RunConfig)
+
+
 def check_type(key: str, value: object) -> object:
     """``value`` if it has the type the key needs (ints are accepted for floats)."""
-    hint = typing.get_type_hints(RunConfig)[key]
+    hint = setting_types()[key]
     allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     for kind in allowed:
         if kind is type(None) and value is None:
             return value
         if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if (isinstance(value, int) and abs(value) > MAX_SETTING_INTEGER) or not math.isfinite(value):
+                raise ConfigError(f"{key} must be a finite number; got {str(value)[:40]}")
             return float(value)
         if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_SETTING_INTEGER:
+                raise ConfigError(f"{key} is {str(value)[:40]}..., far larger than any setting can be")
             return value
         if kind in (str, bool) and isinstance(value, kind):
             return value
+        if key == "layers" and is_layer_table(value):
+            return check_layer_table(value)
         if typing.get_origin(kind) is list and isinstance(value, (list, tuple)):
             if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+                if any(abs(item) > MAX_SETTING_INTEGER for item in value) or len(value) > 1000:
+                    raise ConfigError(f"{key} holds sizes far larger (or more) than any network has")
                 return list(value)
     names = [TYPE_NAMES.get(kind, "a list of integers") for kind in allowed if kind is not type(None)]
     raise ConfigError(f"{key} must be {' or '.join(names)}; got {value!r}")
@@ -214,8 +228,13 @@ def check_values(config: RunConfig) -> None:
             raise ConfigError(f"unknown {key} {value!r}; valid values are: {', '.join(valid)}")
     if isinstance(config.batch_size, str) and config.batch_size != "full":
         raise ConfigError(f"batch_size must be a positive integer or 'full'; got {config.batch_size!r}")
+    if config.epochs == 0:
+        raise ConfigError("epochs must be >= 1; got 0 (barenet train always trains; barenet evaluate scores)")
+    tabular_only = [key for key in ("label_column", "task", "test_data") if getattr(config, key) is not None]
+    if tabular_only and config.dataset_kind not in ("csv", "npz"):
+        raise ConfigError(f"{', '.join(tabular_only)} apply to csv: and npz: data, not {config.dataset}")
     positive = {
-        "epochs": 0,
+        "epochs": 1,
         "batch_size": 1,
         "seed": 0,
         "augment": 0,
@@ -228,7 +247,9 @@ def check_values(config: RunConfig) -> None:
         value = getattr(config, key)
         if isinstance(value, int) and value < smallest:
             raise ConfigError(f"{key} must be >= {smallest}; got {value}")
-    if config.layers is not None and (len(config.layers) < 2 or min(config.layers) < 1):
+    if config.layers is not None and not is_layer_table(config.layers) and (
+        len(config.layers) < 2 or min(config.layers) < 1
+    ):
         raise ConfigError(
             f"layers needs at least two positive sizes (inputs ... outputs); got {config.layers}"
         )
@@ -259,9 +280,22 @@ def check_values(config: RunConfig) -> None:
         raise ConfigError(f"augment shifts 28x28 images; the {config.dataset} data set holds no images")
 
 
-def resolve_for_data(config: RunConfig, n_features: int, n_outputs: int, task: str) -> RunConfig:
+def epochs_for_steps(n_train: int, batch_size: int | str) -> int:
+    """Epochs for SMALL_DATA_STEPS optimiser steps (within SMALL_DATA_EPOCHS) on small tables."""
+    steps_per_epoch = -(-n_train // (n_train if batch_size == "full" else min(int(batch_size), n_train)))
+    return max(SMALL_DATA_EPOCHS[0], min(SMALL_DATA_EPOCHS[1], -(-SMALL_DATA_STEPS // steps_per_epoch)))
+
+
+def resolve_for_data(
+    config: RunConfig, n_features: int, n_outputs: int, task: str, n_train: int | None = None
+) -> RunConfig:
     """Fill in every setting left to the data: layer widths, output activation, loss,
-    initialiser, learning rate, momentum, weight decay and schedule decay."""
+    initialiser, learning rate, momentum, weight decay, schedule decay, and (for csv/npz
+    data of ``n_train`` training rows, when not given) the epochs, by :func:`epochs_for_steps`."""
+    if config.epochs is None:  # n_train: the rows before the validation split (unknown: 50 epochs)
+        fitted = max(round(n_train * (1 - config.val_split)), 1) if n_train else None
+        epochs = epochs_for_steps(fitted, config.batch_size) if fitted else 50
+        config = dataclasses.replace(config, epochs=epochs)
     layers = config.layers or [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs]
     if task == "regression":
         output_activation, loss = "identity", "mse"
@@ -290,15 +324,18 @@ def resolve_for_data(config: RunConfig, n_features: int, n_outputs: int, task: s
 
 
 def read_toml(path: str | Path) -> dict[str, object]:
-    """The keys of a flat TOML file, checked against :data:`KEYS`."""
+    """The keys of a flat TOML file, checked against :data:`KEYS`.
+
+    The file is read as :func:`~barenet.cli.toml_files.load_toml` reads files (bounded size,
+    UTF-8, bounded depth) and must hold at least one setting: an empty or damaged file is an
+    error, never silently the default recipe."""
     path = Path(path)
-    try:
-        with path.open("rb") as file:
-            settings = tomllib.load(file)
-    except FileNotFoundError:
-        raise ConfigError(f"no config file at {path}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    settings = load_toml(path)
+    if not settings:
+        raise ConfigError(
+            f"{path} holds no settings (it is empty or only comments); a config file needs at least "
+            "one key = value line, e.g. epochs = 10"
+        )
     settings = {key_name(key): value for key, value in settings.items()}
     check_keys(settings, str(path))
     for key, value in settings.items():
@@ -310,22 +347,7 @@ def read_toml(path: str | Path) -> dict[str, object]:
 
 
 def toml_text(config: RunConfig) -> str:
-    """``config`` as a flat TOML file, one ``key = value`` line per set key."""
-    lines = ["# barenet run configuration: barenet train --config config.toml repeats the run"]
-    for key, value in config.to_dict().items():
-        if value is not None:
-            lines.append(f"{key} = {toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    raise TypeError(f"cannot write {value!r} to TOML")
+    """``config`` as a flat TOML file, one ``key = value`` per set key (written by tomli_w,
+    so every string, control characters included, is escaped and reads back the same)."""
+    header = "# barenet run configuration: barenet train --config config.toml repeats the run\n"
+    return dump_toml(config.to_dict(), header)

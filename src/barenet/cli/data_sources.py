@@ -2,29 +2,30 @@
 ``spirals``, ``csv:PATH`` and ``npz:PATH``, each as training and test arrays.
 
 Images are flattened to rows of raw pixel values (0-255): the model carries its own
-preprocessing. A CSV or NPZ file without a test split has 20 % of its rows held out as the
-test set, always the same rows (the split does not depend on ``--seed``).
+preprocessing. A CSV or NPZ file is read as :mod:`barenet.datasets.tabular` says (label
+column, task, classes); unless a separate test file is given (``--test-data``) or an archive
+holds ``x_test``/``y_test``, 20 % of its rows are held out as the test set, always the same
+rows (the split does not depend on ``--seed``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..datasets import (
     DatasetError,
-    load_csv,
+    Table,
     load_fashion_mnist,
     load_mnist,
-    load_npz,
+    load_table,
     make_sine,
     make_spirals,
     train_validation_split,
 )
-from ..datasets.files import read_bytes
-from ..datasets.tabular import is_number
+from ..datasets.csv_files import read_feature_rows as read_csv_feature_rows
 from .config import check_dataset
 
 IMAGE_SHAPE = (28, 28)
@@ -54,6 +55,10 @@ class Data:
     y_test: np.ndarray
     task: str  # "classification" or "regression"
     class_names: list[str] | None = None
+    feature_names: list[str] | None = None
+    label_name: str | None = None  # the label column of a CSV file
+    label_column: int | None = None  # its 1-based position
+    notes: list[str] = field(default_factory=list)  # what was decided, printed before training
 
     @property
     def n_features(self) -> int:
@@ -71,10 +76,34 @@ class Data:
         """(28, 28) when each row is a 28x28 image, else None."""
         return IMAGE_SHAPE if self.n_features == IMAGE_SHAPE[0] * IMAGE_SHAPE[1] else None
 
+    def metadata(self) -> dict:
+        """What a model trained on this data keeps in its file (JSON)."""
+        facts = {
+            "class_names": self.class_names,
+            "feature_names": self.feature_names,
+            "label_name": self.label_name,
+            "label_column": self.label_column,
+        }
+        return {key: value for key, value in facts.items() if value is not None}
 
-def load_data(dataset: str, data_dir: str | None = None) -> Data:
-    """Load a data set by name (see the module docstring)."""
+
+def load_data(
+    dataset: str,
+    data_dir: str | None = None,
+    label_column: int | str | None = None,
+    task: str | None = None,
+    test_data: str | None = None,
+) -> Data:
+    """Load a data set by name (see the module docstring); ``label_column``, ``task`` and
+    ``test_data`` apply to CSV and NPZ files."""
     kind = check_dataset(dataset)
+    if kind in ("csv", "npz"):
+        path = Path(dataset.split(":", 1)[1]).expanduser()
+        return from_table(dataset, load_table(path, label_column, task), test_data)
+    if test_data is not None or label_column is not None or task is not None:
+        raise DatasetError(
+            f"--label-column, --task and --test-data apply to csv: and npz: data, not {dataset}"
+        )
     if kind in ("mnist", "fashion-mnist"):
         loader = load_mnist if kind == "mnist" else load_fashion_mnist
         (x_train, y_train), (x_test, y_test) = loader(data_dir)
@@ -84,70 +113,125 @@ def load_data(dataset: str, data_dir: str | None = None) -> Data:
         x_train, y_train = make_sine(1000, rng=0)
         x_test, y_test = make_sine(1000, rng=1)
         return Data(dataset, x_train, y_train, x_test, y_test, "regression")
-    if kind == "spirals":
-        x_train, y_train = make_spirals(600, rng=0)
-        x_test, y_test = make_spirals(300, rng=1)
-        return Data(dataset, x_train, y_train, x_test, y_test, "classification", ["0", "1", "2"])
-    path = Path(dataset.split(":", 1)[1]).expanduser()
-    if kind == "csv":
-        return _from_arrays(dataset, *load_csv(path))
-    return _from_npz(dataset, path)
+    x_train, y_train = make_spirals(600, rng=0)
+    x_test, y_test = make_spirals(300, rng=1)
+    return Data(dataset, x_train, y_train, x_test, y_test, "classification", ["0", "1", "2"])
 
 
 def _rows(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1)
 
 
-def _from_npz(name: str, path: Path) -> Data:
-    arrays = load_npz(path)
-    for x_key, y_key in (("x_train", "y_train"), ("x", "y")):
-        if x_key in arrays and y_key in arrays:
-            test = (arrays["x_test"], arrays["y_test"]) if {"x_test", "y_test"} <= set(arrays) else None
-            return _from_arrays(name, arrays[x_key], arrays[y_key], test)
-    raise DatasetError(
-        f"{path} holds the arrays {', '.join(arrays) or 'none'}; barenet needs x_train and y_train "
-        "(and optionally x_test and y_test), or x and y"
-    )
-
-
-def _from_arrays(name: str, x: np.ndarray, y: np.ndarray, test: tuple | None = None) -> Data:
-    """Data from features and labels: integer labels are classes, anything else regression."""
-    classification = np.asarray(y).dtype.kind in "iub"
-    if test is None:
-        (x, y), test = train_validation_split(x, y, TEST_FRACTION, stratify=classification, rng=0)
-    x, x_test = _rows(np.asarray(x)), _rows(np.asarray(test[0]))
-    y, y_test = np.asarray(y), np.asarray(test[1])
-    if not classification:
-        y, y_test = _rows(y).astype(np.float32), _rows(y_test).astype(np.float32)
-        return Data(name, x, y, x_test, y_test, "regression")
-    if min(y.min(), y_test.min()) < 0:
-        raise DatasetError(f"{name}: class labels must be 0, 1, 2, ...; found {min(y.min(), y_test.min())}")
-    n_classes = int(max(y.max(), y_test.max())) + 1
+def from_table(name: str, table: Table, test_data: str | None) -> Data:
+    """Training and test data from a table: the test split from ``test_data``, from the
+    archive's own, or 20 % of the rows held out."""
+    notes = list(table.notes)
+    x, y = _rows(table.x), table.y
+    if test_data is not None:
+        test = load_test_table(test_data, table)
+        x_test, y_test = _rows(test.x), test.y
+        notes.append(f"test data: every row of {test_data} ({len(x_test)} rows); no hold-out")
+    elif table.x_test is not None:
+        x_test, y_test = _rows(table.x_test), table.y_test
+        notes.append(f"test data: the archive's x_test and y_test ({len(x_test)} rows)")
+    else:
+        classification = table.task == "classification"
+        (x, y), (x_test, y_test) = train_validation_split(x, y, TEST_FRACTION, stratify=classification, rng=0)
+        if len(x_test) == 0 or len(x) == 0:
+            needed = (
+                f"a class of at least {rows_needed(TEST_FRACTION)} rows (each class gives "
+                f"{TEST_FRACTION:.0%} of its rows, rounded)"
+                if classification
+                else f"at least {rows_needed(TEST_FRACTION)} rows"
+            )
+            raise DatasetError(
+                f"{name} has {len(table.x)} rows; holding out {TEST_FRACTION:.0%} of them as the test set "
+                f"needs {needed}. Add rows, or give a separate test file with --test-data PATH."
+            )
+        notes.append(f"test data: {len(x_test)} of the {len(table.x)} rows held out ({TEST_FRACTION:.0%})")
     return Data(
         name,
         x,
-        y.astype(np.int64),
+        y,
         x_test,
-        y_test.astype(np.int64),
-        "classification",
-        [str(label) for label in range(n_classes)],
+        y_test,
+        table.task,
+        table.class_names,
+        table.feature_names,
+        table.label_name,
+        table.label_column,
+        notes,
     )
 
 
-def read_feature_rows(path: str | Path, n_features: int) -> np.ndarray:
-    """Rows of ``n_features`` numbers from a CSV file (a header line is skipped). With one
-    column more, the first is taken as a label and dropped, as in MNIST-as-CSV files."""
-    lines = [line for line in read_bytes(path).decode("utf-8-sig").splitlines() if line.strip()]
-    header = lines[:1] and any(not is_number(cell) for cell in lines[0].split(","))
-    try:
-        table = np.loadtxt(lines[1:] if header else lines, delimiter=",", dtype=np.float32, ndmin=2)
-    except ValueError as error:
-        raise DatasetError(f"{path} is not a CSV file of numbers: {error}") from None
-    if table.shape[1] == n_features + 1:
-        table = table[:, 1:]
-    if table.shape[1] != n_features or not len(table):
+def rows_needed(fraction: float, smallest_rest: int = 1) -> int:
+    """The fewest rows for which holding out ``fraction`` leaves at least one row held out
+    and ``smallest_rest`` rows beside it (Python rounds halves to even, as the split does)."""
+    n = 1
+    while round(fraction * n) < 1 or n - round(fraction * n) < smallest_rest:
+        n += 1
+    return n
+
+
+def load_test_table(path: str | Path, train: Table) -> Table:
+    """A separate test file read like the training file: the same label column, task,
+    classes and features."""
+    label = (
+        train.label_name
+        if train.feature_names is not None
+        else (train.label_column - 1 if train.label_column is not None else None)
+    )
+    test = load_table(Path(path).expanduser(), label, train.task, train.class_names)
+    if train.feature_names is not None and test.feature_names is not None:
+        if test.feature_names != train.feature_names:
+            raise DatasetError(
+                f"{path}: the feature columns are {', '.join(test.feature_names[:8])}; the training file "
+                f"has {', '.join(train.feature_names[:8])}. Use the same columns in the same order."
+            )
+    if test.x.shape[1:] != train.x.shape[1:]:
         raise DatasetError(
-            f"{path} has {table.shape[1]} columns per row; the model takes {n_features} features "
-            f"(or {n_features + 1} columns with the label first)"
+            f"{path}: samples of shape {test.x.shape[1:]}, but the training data has {train.x.shape[1:]}."
         )
-    return table
+    return test
+
+
+def test_file_for_model(
+    path: str | Path, metadata: dict, task: str, n_features: int, n_outputs: int
+) -> Data:
+    """Every row of a CSV file (or an archive's x_test, else all of it) as test data for a
+    trained model (``evaluate --dataset csv:PATH``), its labels read with the model's label
+    column and classes; a model that does not record its classes has classes 0..k-1."""
+    label_name, label_column = metadata.get("label_name"), metadata.get("label_column")
+    label = label_name if metadata.get("feature_names") else (label_column - 1 if label_column else None)
+    class_names = None
+    if task == "classification":
+        class_names = metadata.get("class_names") or [str(index) for index in range(max(n_outputs, 2))]
+    table = load_table(Path(path).expanduser(), label, task, class_names)
+    x, y = (_rows(table.x), table.y) if table.x_test is None else (_rows(table.x_test), table.y_test)
+    if x.shape[1] != n_features:
+        raise DatasetError(f"{path}: {x.shape[1]} features per row, but the model takes {n_features}.")
+    notes = [*table.notes, f"test data: every row of {path} ({len(x)} rows)"]
+    return Data(
+        str(path),
+        x[:0],
+        y[:0],
+        x,
+        y,
+        task,
+        class_names,
+        table.feature_names,
+        table.label_name,
+        table.label_column,
+        notes,
+    )
+
+
+def read_feature_rows(
+    path: str | Path, n_features: int, metadata: dict | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows of a CSV file for a model, by the model's stored feature names and label
+    column (see :func:`barenet.datasets.csv_files.read_feature_rows`), and their line numbers."""
+    metadata = metadata or {}
+    return read_csv_feature_rows(
+        path, n_features, metadata.get("feature_names"), metadata.get("label_column")
+    )

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BarenetError
+from ..serve.command import command_serve  # imports no web framework until it runs
+from ..sweep.command import add_sweep_arguments, command_sweep  # imports no Optuna until it runs
 from ..training import TrainingInterrupted
 from .commands import (
     EXIT_ERROR,
@@ -32,7 +34,10 @@ from .commands import (
     command_summary,
     command_train,
 )
-from .config import DATASETS
+from .config import CHOICES, DATASETS
+from .help_text import TRAIN_EPILOG, HelpFormatter, default_text
+
+MAX_SHOWN = 400  # samples a `barenet data` picture shows at most
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -77,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # the reader went away (e.g. `| head`): nothing more to say
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_ERROR
-        except (BarenetError, ValueError, OSError) as error:
+        except (BarenetError, OSError) as error:  # bad input or a file problem; anything else is a bug
             if os.environ.get("BARENET_DEBUG") == "1":
                 raise
             print(f"barenet: error: {error}", file=sys.stderr)
@@ -100,7 +105,10 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     def command(name: str, function, help: str) -> ArgumentParser:
-        sub = commands.add_parser(name, help=help.replace("%", "%%"), description=help)
+        sub = commands.add_parser(
+            name, help=help.replace("%", "%%"), description=help, formatter_class=HelpFormatter,
+            epilog=TRAIN_EPILOG if name == "train" else None,
+        )
         sub.set_defaults(command=function, parser=sub)
         return sub
 
@@ -121,13 +129,24 @@ def build_parser() -> ArgumentParser:
 
     gradcheck = command("gradcheck", command_gradcheck, "check backpropagation against finite differences")
     gradcheck.add_argument("--layers", type=int, nargs="+", required=True, metavar="SIZE")
-    gradcheck.add_argument("--activation", default="tanh")
-    gradcheck.add_argument("--output-activation", default=None)
-    gradcheck.add_argument("--loss", default=None, help="default: cross_entropy, or mse for one output")
-    gradcheck.add_argument("--l2", type=float, default=0.0)
-    gradcheck.add_argument("--dropout", type=float, default=0.0)
-    gradcheck.add_argument("--samples", type=int, default=8, help="batch size of the check")
-    gradcheck.add_argument("--seed", type=int, default=0)
+    gradcheck.add_argument(
+        "--activation", default="tanh", choices=CHOICES["activation"], help="of the hidden layers"
+    )
+    gradcheck.add_argument(
+        "--output-activation", choices=CHOICES["output_activation"],
+        help="default: softmax for classes, sigmoid for binary_cross_entropy, identity for mse",
+    )
+    gradcheck.add_argument(
+        "--loss", choices=CHOICES["loss"], help="default: cross_entropy, or mse for one output"
+    )
+    gradcheck.add_argument("--l2", type=float, default=0.0, help="L2 penalty in the checked loss")
+    gradcheck.add_argument("--dropout", type=float, default=0.0, help="dropout (one fixed mask)")
+    gradcheck.add_argument("--samples", type=positive, default=8, help="batch size of the check")
+    gradcheck.add_argument(
+        "--entries", type=positive, help="check N random entries of each parameter array (default: all "
+        "up to 5,000 parameters, else 100)"
+    )
+    gradcheck.add_argument("--seed", type=int, default=0, help="of the weights and the batch")
 
     summary = command("summary", command_summary, "the layers of a model and their parameter counts")
     summary.add_argument("model", help="a model file (model.npz)")
@@ -138,9 +157,21 @@ def build_parser() -> ArgumentParser:
     data = command("data", command_data, "what a data set holds: shapes, ranges, classes, samples")
     data.add_argument("dataset", metavar="DATASET", help=f"one of {', '.join(DATASETS)}")
     data.add_argument("--data-dir", help="where to look for the data files first")
+    data.add_argument("--label-column", type=label_column, metavar="NAME|INDEX", help="csv: as for train")
+    data.add_argument("--task", choices=("classification", "regression"), help="csv/npz: as for train")
     data.add_argument("--out", help="the PNG of samples to write (default: DATASET_samples.png)")
-    data.add_argument("--samples", type=int, default=36, help="how many samples to show")
+    data.add_argument(
+        "--samples", type=sample_count, default=36, help=f"how many samples to show (at most {MAX_SHOWN})"
+    )
     data.add_argument("--seed", type=int, default=0, help="which random samples to show")
+
+    add_sweep_arguments(command("sweep", command_sweep, "compare settings over several seeds (Optuna)"))
+
+    serve = command("serve", command_serve, "a web page to draw digits on and watch the network decide")
+    serve.add_argument("model", metavar="MODEL_OR_RUN_FOLDER", help="a model file, or a run folder")
+    serve.add_argument("--host", default="127.0.0.1", help="the interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: any free port)")
+    serve.add_argument("--data-dir", help="where to look for a run folder's test data first")
     return parser
 
 
@@ -157,21 +188,29 @@ def add_train_options(parser: ArgumentParser) -> None:
     SUPPRESS), so they can override a config file or a checkpoint's configuration."""
 
     def option(*flags: str, **settings) -> None:
+        key = settings.get("dest") or flags[0].lstrip("-").replace("-", "_")
+        if "default" not in settings.get("help", ""):
+            settings["help"] = " ".join(filter(None, [settings.get("help"), default_text(key)]))
         parser.add_argument(*flags, default=argparse.SUPPRESS, **settings)
 
     option("--config", metavar="FILE.toml", help="read settings from a TOML file (options given here win)")
     option("--resume", metavar="CHECKPOINT", help="continue the run saved in a checkpoint.npz")
-    option("--dataset", metavar="{" + ",".join(DATASETS) + "}", help="default: mnist")
+    option("--dataset", metavar="{" + ",".join(DATASETS) + "}", help="the data to train on")
     option("--data-dir", help="where to look for the data files first (else $BARENET_DATA_DIR, the cache)")
     option("--train-limit", type=int, metavar="N", help="use only the first N training samples")
-    option("--val-split", type=float, metavar="FRACTION", help="held out for validation (default 0.1)")
-    option("--preprocess", metavar="{scale,standardize,none}", help="input preprocessing the model carries")
+    option("--label-column", type=label_column, metavar="NAME|INDEX", help="csv: the label's name or place")
+    option("--task", choices=("classification", "regression"), help="csv/npz: what to learn from the labels")
+    option("--test-data", metavar="PATH", help="csv/npz: a test file laid out like the training one")
+    option("--val-split", type=float, metavar="FRACTION", help="training rows held out for validation")
+    option("--preprocess", metavar="{scale,standardize,robust,none}", help="preprocessing the model carries")
     option("--layers", type=int, nargs="+", metavar="SIZE", help="widths, input to output: 784 256 128 10")
+    option("--model", choices=("mlp", "lenet5", "cnn"), help="the network: an MLP of --layers, LeNet-5, or "
+           "barenet.cnn() (conv 32, conv 64); any other stack: a [[layers]] list in --config")
     option("--activation", metavar="{relu,leaky_relu,sigmoid,tanh}", help="of the hidden layers")
     option("--output-activation", metavar="{softmax,sigmoid,identity}")
     option("--loss", metavar="{cross_entropy,binary_cross_entropy,mse}")
-    option("--init", help="weight initialiser: he, xavier, lecun, normal, ... (default: by activation)")
-    option("--bias-init", help="bias initialiser (default zeros)")
+    option("--init", help="weight initialiser: he, xavier, lecun, normal, ...")
+    option("--bias-init", help="bias initialiser")
     option("--dropout", type=float, metavar="P", help="dropout after each hidden layer")
     option("--dtype", metavar="{float32,float64}")
     option("--optimizer", metavar="{sgd,momentum,nesterov,rmsprop,adam,adamw}")
@@ -182,7 +221,7 @@ def add_train_options(parser: ArgumentParser) -> None:
     option("--weight-decay", type=float, help="optimiser weight decay (decoupled for adamw)")
     option("--max-grad-norm", type=float, metavar="NORM", help="clip the gradient's global norm to NORM")
     option("--l2", type=float, metavar="LAMBDA", help="L2 penalty lambda/(2m)·sum(W²)")
-    option("--epochs", type=int)
+    option("--epochs", type=int, help="passes over the training data (at least 1)")
     option("--batch-size", type=batch_size, metavar="{N,full}")
     option(
         "--augment",
@@ -198,6 +237,9 @@ def add_train_options(parser: ArgumentParser) -> None:
     )
     option("--out", metavar="DIR", help="the run folder (default runs/<date>-<time>)")
     option(
+        "--overwrite", action="store_true", help="replace the files of another run in --out (else refused)"
+    )
+    option(
         "--verbose-every",
         "--verbose_epoch",
         "--verbose-epoch",
@@ -208,6 +250,33 @@ def add_train_options(parser: ArgumentParser) -> None:
     )
     option("--quiet", action="store_true", help="print only the result")
     option("--threads", type=int, metavar="N", help="BLAS threads (default: all cores)")
+
+
+def label_column(text: str) -> int | str:
+    """``3`` or ``-1`` is a position, anything else a column name."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def positive(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {count}")
+    return count
+
+
+def sample_count(text: str) -> int:
+    """A count of samples to draw: 1 to MAX_SHOWN."""
+    count = positive(text)
+    if count > MAX_SHOWN:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_SHOWN} samples, got {count}")
+    return count
 
 
 def batch_size(text: str) -> int | str:

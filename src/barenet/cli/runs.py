@@ -12,17 +12,18 @@ run folder holding the model, its configuration, its history and its plots.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..datasets import RandomShift, train_validation_split
-from ..errors import DivergenceError, RunFolderError
-from ..layers import Dense, Layer, Rescale, Standardize
+from ..errors import DivergenceError
+from ..layers import Conv2D, Dense, Layer, Rescale, Standardize
 from ..metrics import confusion_matrix
 from ..model import Sequential, mlp
+from ..saving.atomic import write_atomic
 from ..training import (
     Callback,
     EarlyStopping,
@@ -35,14 +36,22 @@ from ..training import (
     load_checkpoint,
     read_checkpoint,
 )
-from .config import ConfigError, RunConfig, toml_text
-from .data_sources import Data
+from .architectures import build_network, describe, is_layer_table
+from .config import ConfigError, RunConfig, check_keys, check_type, toml_text
+from .conv_plots import plot_conv_filters, plot_feature_maps
+from .data_sources import Data, rows_needed
+from .model_data import decisions, model_metadata, robust_scaling, scales_targets, target_scaling
 from .plots import (
     plot_confusion_matrix,
     plot_first_layer_weights,
     plot_history,
     plot_image_grid,
     plot_regression_fit,
+)
+from .run_folders import (
+    locked_run_folder,
+    prepare_folder,  # noqa: F401 - re-exported: barenet sweep imports it from here
+    stored_config,
 )
 
 MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
@@ -68,6 +77,8 @@ class RunResult:
 
 def check_layers_fit(config: RunConfig, data: Data) -> None:
     """Refuse layer widths that do not fit the data, saying what the data needs."""
+    if config.model != "mlp" or is_layer_table(config.layers):
+        return  # a convolutional network's fit is checked as it is built (architectures.build_network)
     first, last = config.layers[0], config.layers[-1]
     if first != data.n_features:
         raise ConfigError(
@@ -86,8 +97,12 @@ def check_layers_fit(config: RunConfig, data: Data) -> None:
         )
 
 
-def preprocessing_layers(config: RunConfig, x_train: np.ndarray) -> list[Layer]:
+def preprocessing_layers(
+    config: RunConfig, x_train: np.ndarray, feature_names: list[str] | None = None
+) -> list[Layer]:
     """The preprocessing the model will carry, fitted on the training split only."""
+    if config.preprocess == "robust":
+        return [robust_scaling(x_train, config.dtype)]
     if config.preprocess == "standardize":
         return [Standardize.fit(x_train, dtype=config.dtype)]
     if config.preprocess == "scale":
@@ -97,8 +112,16 @@ def preprocessing_layers(config: RunConfig, x_train: np.ndarray) -> list[Layer]:
     return []
 
 
-def build_model(config: RunConfig, task: str, x_train: np.ndarray) -> Sequential:
-    return mlp(
+def build_model(
+    config: RunConfig, task: str, x_train: np.ndarray, y_train: np.ndarray | None = None,
+    feature_names: list[str] | None = None,
+) -> Sequential:
+    """The network of ``config``; a regression with ``y_train`` ends in its target scaling."""
+    if config.model != "mlp" or is_layer_table(config.layers):
+        outputs = None if is_layer_table(config.layers) else config.layers[-1]  # widths filled from the data
+        return build_network(config, task, x_train.shape[1], outputs,
+                             preprocessing_layers(config, x_train, feature_names))
+    model = mlp(
         config.layers,
         activation=config.activation,
         output_activation=config.output_activation,
@@ -106,10 +129,13 @@ def build_model(config: RunConfig, task: str, x_train: np.ndarray) -> Sequential
         dropout=config.dropout,
         init=config.init,
         bias_init=config.bias_init,
-        preprocessing=preprocessing_layers(config, x_train),
+        preprocessing=preprocessing_layers(config, x_train, feature_names),
         rng=config.seed,
         dtype=config.dtype,
     )
+    if y_train is not None and scales_targets(config, task):
+        model = Sequential([*model.layers, target_scaling(y_train, config.dtype)], task=task)
+    return model
 
 
 def schedule_options(config: RunConfig) -> dict:
@@ -152,12 +178,22 @@ def checkpoint_extra(config: RunConfig) -> dict:
 def config_from_checkpoint(path: str | Path) -> dict:
     """The settings stored in a checkpoint written by ``barenet train``."""
     description, _ = read_checkpoint(path)
-    settings = description.get("extra", {}).get("config")
-    if settings is None:
+    extra = description.get("extra")
+    settings = extra.get("config") if isinstance(extra, dict) else None
+    if not isinstance(settings, dict):
         raise ConfigError(
             f"{path} holds no run configuration (it was not written by barenet train); "
             "resume it from Python with barenet.checkpoints.load_checkpoint"
         )
+    # The run goes on next to the checkpoint it was given (or into --out), never back into the
+    # folder it was first written to (which may have been moved, copied or deleted).
+    settings = {key: value for key, value in settings.items() if key not in ("out", "overwrite")}
+    try:
+        check_keys(settings, "the configuration")
+        for key, value in settings.items():
+            check_type(key, value)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: the run configuration stored in it is damaged: {error}") from None
     return settings
 
 
@@ -170,21 +206,6 @@ def new_run_folder(root: str | Path = "runs") -> Path:
     return folder
 
 
-def prepare_folder(folder: Path) -> Path:
-    """Create ``folder`` and check that files can be written in it."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".barenet-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise RunFolderError(
-            f"cannot write the run folder {folder}: {error.strerror or error}; "
-            "choose a folder you can write to with --out DIR"
-        ) from None
-    return folder
-
-
 # ---- a whole run --------------------------------------------------------------------------------
 
 
@@ -194,7 +215,16 @@ def split_training_data(config: RunConfig, data: Data) -> tuple[tuple, tuple | N
     if not config.val_split:
         return (x, y), None
     classification = data.task == "classification"
-    return train_validation_split(x, y, config.val_split, stratify=classification, rng=config.seed)
+    (x_fit, y_fit), validation = train_validation_split(
+        x, y, config.val_split, stratify=classification, rng=config.seed
+    )
+    if len(validation[0]) == 0 or len(x_fit) < 2:
+        raise ConfigError(
+            f"{len(x)} training rows are too few for --val-split {config.val_split}: it needs at least "
+            f"{rows_needed(config.val_split, 2)} (more if some classes are rare). Add rows, or give "
+            "--val-split 0"
+        )
+    return (x_fit, y_fit), validation
 
 
 def train_run(
@@ -203,51 +233,63 @@ def train_run(
     folder: Path,
     resume: str | Path | None = None,
     log: Callable[[str], None] = print,
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
-    """Train as ``config`` says, writing the run folder; ``resume`` continues a checkpoint.
+    """Train as ``config`` says, writing the run folder; ``resume`` continues a checkpoint;
+    ``callbacks`` run before the run's own (e.g. the pruning of ``barenet sweep``).
 
     Raises DivergenceError (after saving the model's last finite weights) and
     TrainingInterrupted (after saving a checkpoint and the model) from the trainer.
     """
     (x_train, y_train), validation = split_training_data(config, data)
-    model = build_model(config, data.task, x_train)
+    model = build_model(config, data.task, x_train, y_train, data.feature_names)
+    model.metadata = model_metadata(data, x_train)
     trainer = build_trainer(config, model, folder)
     if resume is not None:
         load_checkpoint(trainer, resume)
-    prepare_folder(folder)
-    (folder / CONFIG_FILE).write_text(toml_text(config))
-    callbacks: list[Callback] = []
-    if config.early_stopping:
-        callbacks.append(EarlyStopping("val_loss", patience=config.early_stopping))
-    callbacks += [
-        ModelCheckpoint(folder / CHECKPOINT_FILE, extra=checkpoint_extra(config)),
-        HistoryLogger(folder / HISTORY_FILE),
-    ]
-    n_validation = len(validation[0]) if validation is not None else 0
-    log(
-        f"training {'-'.join(map(str, config.layers))} ({config.activation}) on {data.name}: "
-        f"{len(x_train)} training, {n_validation} validation, {len(data.x_test)} test samples"
-        + (f"; resuming after epoch {trainer.epoch}" if resume is not None else "")
-    )
-    log(f"run folder: {folder}")
-    verbose = 0 if config.quiet else (2 if config.verbose_every else 1)
-    try:
-        trainer.fit(
-            x_train,
-            y_train,
-            epochs=config.epochs,
-            validation_data=validation,
-            callbacks=callbacks,
-            verbose=verbose,
-            verbose_every=config.verbose_every or 1,
+    overwrite, config = config.overwrite, stored_config(config, folder)  # paths absolute, overwrite off
+    trainer.checkpoint_extra = checkpoint_extra(config)  # what Ctrl-C saves, as the epochs' checkpoints
+    with locked_run_folder(folder, config, resume, overwrite):
+        write_atomic(folder / CONFIG_FILE, toml_text(config))
+        callbacks = list(callbacks)  # a new list: the caller's stays as it was
+        if config.early_stopping:
+            callbacks.append(EarlyStopping("val_loss", patience=config.early_stopping))
+        callbacks += [
+            ModelCheckpoint(folder / CHECKPOINT_FILE, extra=checkpoint_extra(config)),
+            HistoryLogger(folder / HISTORY_FILE),
+        ]
+        n_validation = len(validation[0]) if validation is not None else 0
+        for line in decisions(config, data, y_train):
+            log(line)
+        log(
+            f"training {describe(config)} ({config.activation}) on {data.name}: "
+            f"{len(x_train)} training, {n_validation} validation, {len(data.x_test)} test samples"
+            + (f"; resuming after epoch {trainer.epoch}" if resume is not None else "")
         )
-    except (DivergenceError, TrainingInterrupted):
+        log(f"run folder: {folder}")
+        verbose = 0 if config.quiet else (2 if config.verbose_every else 1)
+        # A run killed after its last epoch resumes by writing what it had not written yet.
+        finished = resume is not None and config.epochs is not None and trainer.epoch >= config.epochs
+        if finished:
+            log(f"the checkpoint holds all {trainer.epoch} epochs; writing the run's files")
+        try:
+            if not finished:
+                trainer.fit(
+                    x_train,
+                    y_train,
+                    epochs=config.epochs,
+                    validation_data=validation,
+                    callbacks=callbacks,
+                    verbose=verbose,
+                    verbose_every=config.verbose_every or 1,
+                )
+        except (DivergenceError, TrainingInterrupted):
+            model.save(folder / MODEL_FILE)
+            raise
         model.save(folder / MODEL_FILE)
-        raise
-    model.save(folder / MODEL_FILE)
-    test_metrics = evaluate(model, data.x_test, data.y_test, loss=config.loss)
-    draw_plots(folder, model, data, trainer.history)
-    return RunResult(folder, model, trainer.history, test_metrics)
+        test_metrics = evaluate(model, data.x_test, data.y_test, loss=config.loss)
+        draw_plots(folder, model, data, trainer.history)
+        return RunResult(folder, model, trainer.history, test_metrics)
 
 
 # ---- pictures -----------------------------------------------------------------------------------
@@ -266,8 +308,15 @@ def draw_plots(folder: Path, model: Sequential, data: Data, history: History) ->
     written.append(plot_confusion_matrix(matrix, folder / "confusion_matrix.png", data.class_names))
     if data.image_shape is not None:
         written.append(plot_misclassified(data, predictions, folder / "misclassified.png"))
-        first_dense = next(layer for layer in model.layers if isinstance(layer, Dense))
-        written.append(plot_first_layer_weights(first_dense.weight.value, folder / "first_layer_weights.png"))
+        convolutions = [layer for layer in model.layers if isinstance(layer, Conv2D)]
+        if convolutions:
+            written.append(plot_conv_filters(convolutions[0].weight.value, folder / "conv_filters.png"))
+            caption = f"test image 0 (label {data.class_names[data.y_test[0]]})"
+            written.append(plot_feature_maps(model, data.x_test[0], folder / "feature_maps.png", caption))
+        else:
+            first_dense = next(layer for layer in model.layers if isinstance(layer, Dense))
+            picture = folder / "first_layer_weights.png"
+            written.append(plot_first_layer_weights(first_dense.weight.value, picture))
     return written
 
 

@@ -42,7 +42,7 @@ from barenet.datasets.preprocessing import (
     train_validation_split,
 )
 from barenet.datasets.synthetic import make_blobs, make_moons, make_sine, make_spirals
-from barenet.datasets.tabular import load_csv, load_npz
+from barenet.datasets.tabular import Table, load_csv, load_npz, load_table
 
 __all__ = [
     "DATA_DIR_VARIABLE",
@@ -57,6 +57,7 @@ __all__ = [
     "ImageDataset",
     "RandomShift",
     "Standardisation",
+    "Table",
     "cache_dir",
     "decode_idx",
     "download_file",
@@ -69,6 +70,7 @@ __all__ = [
     "load_image_dataset",
     "load_mnist",
     "load_npz",
+    "load_table",
     "make_blobs",
     "make_moons",
     "make_sine",

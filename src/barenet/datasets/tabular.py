@@ -1,172 +1,121 @@
-"""Load tabular data: CSV files (including MNIST-as-CSV) and NumPy `.npz` archives."""
+"""Tables of your own: CSV files and NumPy ``.npz`` archives, as features and labels.
 
-import zipfile
-import zlib
+    from barenet.datasets import load_csv, load_table
+
+    x, y = load_csv("iris.csv")                   # y: the label column as it is in the file
+    table = load_table("iris.csv")                # labels encoded, the decisions kept
+    table.y, table.class_names, table.task        # class ids 0..k-1, ['setosa', ...], 'classification'
+    print("\\n".join(table.notes))                 # label column, task, classes: what was decided
+
+The CSV layout is described in :mod:`barenet.datasets.csv_files`, the task rule and the
+class numbering in :mod:`barenet.datasets.labels`, the checks of ``.npz`` archives in
+:mod:`barenet.datasets.npz_files`.
+"""
+
+from __future__ import annotations
+
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from barenet.datasets.errors import DatasetError, DatasetNotFoundError
-from barenet.datasets.files import read_bytes
+from barenet.datasets.csv_files import CsvTable, is_number, read_csv_table
+from barenet.datasets.labels import as_numbers, check_missing, encode_labels
+from barenet.datasets.npz_files import load_npz, pick_arrays
 
-NumberedLine = tuple[int, str]
-
-
-def is_number(cell: str) -> bool:
-    """Whether a CSV cell reads as a number."""
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+__all__ = ["Table", "is_number", "load_csv", "load_npz", "load_table", "read_csv_table"]
 
 
-def _read_lines(path: Path) -> list[NumberedLine]:
-    """The non-blank lines of a (possibly gzip-compressed) text file, with 1-based numbers."""
-    try:
-        text = read_bytes(path).decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DatasetError(f"{path}: not UTF-8 text ({error}); is it really a CSV file?") from None
-    lines = [(number, line) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if not lines:
-        raise DatasetError(f"{path}: the file is empty.")
-    return lines
+@dataclass
+class Table:
+    """Features and encoded labels of a CSV or NPZ file, and what was decided about them.
 
+    ``x`` float32 ``(n, n_features)`` for CSV (NPZ keeps the archive's dtype and sample
+    shape); ``y`` int64 class ids ``(n,)`` or float32 targets ``(n, n_targets)``.
+    ``x_test``/``y_test`` are set when an archive holds its own test split.
+    """
 
-def _label_index(label_column: int | str, column_names: list[str] | None, source: str) -> int:
-    if isinstance(label_column, str):
-        if column_names is None:
-            raise DatasetError(
-                f"{source}: label_column={label_column!r} names a column, but the file has no "
-                "header row; pass the column's position (e.g. label_column=0) instead."
-            )
-        if label_column not in column_names:
-            raise DatasetError(
-                f"{source}: no column named {label_column!r}; the header has "
-                f"{', '.join(column_names[:10])}{', ...' if len(column_names) > 10 else ''}."
-            )
-        return column_names.index(label_column)
-    return label_column
-
-
-def _describe_bad_line(
-    data_lines: list[NumberedLine], n_columns: int, delimiter: str, label_index: int, source: str
-) -> str | None:
-    """Find the first ragged row or non-numeric cell and say what is wrong, or None."""
-    for line_number, line in data_lines:
-        cells = line.split(delimiter)
-        if len(cells) != n_columns:
-            return (
-                f"{source}, line {line_number}: {len(cells)} columns, expected {n_columns} "
-                "like the first row."
-            )
-        for column, cell in enumerate(cells):
-            if not is_number(cell):
-                problem = (
-                    "missing label"
-                    if column == label_index and not cell.strip()
-                    else f"non-numeric value {cell.strip()!r}"
-                )
-                return f"{source}, line {line_number}, column {column + 1}: {problem}."
-    return None
+    x: np.ndarray
+    y: np.ndarray
+    task: str
+    class_names: list[str] | None
+    feature_names: list[str] | None = None
+    label_name: str | None = None
+    label_column: int | None = None  # 1-based column of the label in a CSV file
+    notes: list[str] = field(default_factory=list)
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
 
 
 def load_csv(
     path: str | Path,
-    label_column: int | str = 0,
+    label_column: int | str | None = None,
     header: bool | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Load a CSV file of numbers into features and labels, e.g. MNIST-as-CSV (785 columns).
-
-    `label_column` is the label's position (0 = first, -1 = last) or, for a file with a header
-    row, its name. `header=None` detects a header row: the first line is one if any of its
-    cells is not a number. The file may be gzip-compressed; blank lines are skipped.
-
-    Returns `x` float32 `(n_samples, n_features)` and `y` `(n_samples,)`: int64 if every label
-    is a whole number (class ids), otherwise float32 (regression targets). Raises
-    `DatasetError` naming the line and column of a non-numeric cell, a ragged row or a
-    missing label.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetNotFoundError(f"{path}: no such CSV file.")
-    lines = _read_lines(path)
-    first_cells = lines[0][1].split(delimiter)
-    if header is None:
-        header = not all(is_number(cell) for cell in first_cells)
-    column_names = [cell.strip().strip('"') for cell in first_cells] if header else None
-    n_columns = len(first_cells)
-    label_index = _label_index(label_column, column_names, str(path))
-    if not -n_columns <= label_index < n_columns:
-        raise DatasetError(
-            f"{path}: label_column={label_column} is out of range for {n_columns} columns."
-        )
-    label_index %= n_columns
-    data_lines = lines[1:] if header else lines
-    if not data_lines:
-        raise DatasetError(f"{path}: the file has a header row but no data rows.")
-
-    try:
-        table = np.loadtxt(
-            [line for _, line in data_lines],
-            delimiter=delimiter,
-            dtype=np.float32,
-            comments=None,
-            ndmin=2,
-        )
-    except ValueError as error:
-        message = _describe_bad_line(data_lines, n_columns, delimiter, label_index, str(path))
-        raise DatasetError(message or f"{path}: {error}") from None
-    if table.shape[1] != n_columns:
-        raise DatasetError(
-            f"{path}: the header has {n_columns} columns but the data rows {table.shape[1]}."
-        )
-
-    labels = table[:, label_index]
-    unusable = np.flatnonzero(~np.isfinite(labels))
-    if len(unusable):
-        row = unusable[0]
-        raise DatasetError(
-            f"{path}, line {data_lines[row][0]}: missing label ({labels[row]}); every row needs "
-            "a finite label."
-        )
-    features = np.delete(table, label_index, axis=1)
-    if np.all(labels == np.round(labels)):
-        return features, labels.astype(np.int64)
-    return features, labels
+    """Load a CSV file into features ``x`` float32 ``(n, n_features)`` and the label column ``y``
+    as it is in the file: int64 if every label is a whole number, float32 for other numbers,
+    text otherwise. See :mod:`barenet.datasets.csv_files` for how the layout is read; every
+    bad cell raises a ``DatasetError`` naming its line and column."""
+    table = read_csv_table(path, label_column, header, delimiter)
+    check_missing(table.labels, table.locate)
+    numbers = as_numbers(table.labels)
+    if numbers is None:
+        return table.features, np.char.strip(table.labels.astype(str))
+    encode_labels(numbers, table.locate, task="regression")  # every label present and finite
+    if np.all(numbers == np.round(numbers)):
+        return table.features, numbers.astype(np.int64)
+    return table.features, numbers.astype(np.float32)
 
 
-def load_npz(path: str | Path, keys: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Load the arrays of a NumPy `.npz` archive into a dict (no pickled objects allowed).
+def load_table(
+    path: str | Path,
+    label_column: int | str | None = None,
+    task: str | None = None,
+    class_names: Sequence[str] | None = None,
+    header: bool | None = None,
+    delimiter: str | None = None,
+) -> Table:
+    """A CSV (or, by its ``.npz`` suffix, NPZ) file with its labels encoded: ``task`` forces
+    classification or regression (else the rule of :mod:`barenet.datasets.labels`), and
+    ``class_names`` (a trained model's) fixes the classes, e.g. for a separate test file."""
+    if Path(path).suffix.lower() == ".npz":
+        return _npz_table(path, task, class_names)
+    csv_table = read_csv_table(path, label_column, header, delimiter)
+    return csv_to_table(csv_table, task, class_names)
 
-    With `keys`, check that those arrays are present and return just them, in that order; for
-    a Keras-style `mnist.npz`, `keys=("x_train", "y_train", "x_test", "y_test")`.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetNotFoundError(f"{path}: no such .npz file.")
-    unreadable = (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except unreadable as error:
-        raise DatasetError(f"{path}: not a readable .npz archive ({error}).") from None
-    if isinstance(loaded, np.ndarray):
-        raise DatasetError(
-            f"{path}: holds a single .npy array, not a .npz archive of named arrays."
-        )
-    try:
-        with loaded as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except unreadable as error:
-        raise DatasetError(f"{path}: cannot read the .npz archive ({error}).") from None
-    if keys is None:
-        return arrays
-    missing = [key for key in keys if key not in arrays]
-    if missing:
-        raise DatasetError(
-            f"{path}: missing array(s) {', '.join(missing)}; the archive has "
-            f"{', '.join(arrays) or 'no arrays'}."
-        )
-    return {key: arrays[key] for key in keys}
+
+def csv_to_table(csv_table: CsvTable, task: str | None, class_names: Sequence[str] | None) -> Table:
+    labels = encode_labels(csv_table.labels, csv_table.locate, task, class_names)
+    notes = csv_table.notes + ([labels.note] if labels.note else [])
+    return Table(
+        csv_table.features,
+        labels.y,
+        labels.task,
+        labels.class_names,
+        csv_table.feature_names,
+        csv_table.label_name,
+        csv_table.label_column,
+        notes,
+    )
+
+
+def _npz_table(path: str | Path, task: str | None, class_names: Sequence[str] | None) -> Table:
+    source = str(path)
+    arrays = load_npz(path)
+    x, y, x_test, y_test = pick_arrays(arrays, source)
+    n_train = len(y)
+    combined = y if y_test is None else np.concatenate([y, y_test])
+    key = "y_train" if "y_train" in arrays else "y"
+
+    def locate(row: int) -> str:
+        return f"{source}: {key}[{row}]" if row < n_train else f"{source}: y_test[{row - n_train}]"
+
+    labels = encode_labels(combined, locate, task, class_names)
+    table = Table(
+        x, labels.y[:n_train], labels.task, labels.class_names, notes=[labels.note] if labels.note else []
+    )
+    if y_test is not None:
+        table.x_test, table.y_test = x_test, labels.y[n_train:]
+    return table

@@ -7,17 +7,24 @@ writing ∂loss/∂parameter into each ``parameter.grad``. See :mod:`barenet.lay
 
 from .activations import ACTIVATIONS, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, sigmoid, softmax
 from .base import Layer, Shape
+from .convolution import Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .normalization import BatchNorm1D, BatchNorm2D, LayerNorm
+from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from .preprocessing import Rescale, Standardize
+from .reshaping import Flatten, Reshape
 
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (Dense, Dropout, Rescale, Standardize, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh)
+    + (Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, BatchNorm1D, BatchNorm2D, LayerNorm, Flatten, Reshape)
 }
 """Every layer a model file may name, by class name."""
 
 __all__ = [
     "ACTIVATIONS", "LAYER_TYPES", "Dense", "Dropout", "Identity", "Layer", "LeakyReLU", "ReLU",
     "Rescale", "Shape", "Sigmoid", "Softmax", "Standardize", "Tanh", "sigmoid", "softmax",
+    "AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "LayerNorm",
+    "MaxPool2D", "Reshape",
 ]

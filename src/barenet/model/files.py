@@ -7,39 +7,43 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BarenetError, ModelFileError
+from ..errors import ModelFileError
+from ..layers import LAYER_TYPES
 from ..saving.archive import read_npz
-from .sequential import Sequential, layer_type
+from ..saving.schema import check_model_description
+from .sequential import Sequential
 
 
 def model_from_description(description: dict, arrays: dict[str, np.ndarray], source: str) -> Sequential:
-    """Rebuild a model, checking every array against the description."""
-    if not isinstance(description, dict):
-        raise ModelFileError(f"{source}: the model description is not a JSON object")
-    dtype = description.get("dtype")
-    if dtype not in ("float32", "float64"):
-        raise ModelFileError(f"{source}: dtype {dtype!r} is not float32 or float64")
-    entries = description.get("layers")
-    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
-        raise ModelFileError(f"{source}: 'layers' must be a list of layer descriptions")
+    """Rebuild a model, checking every array against the description.
+
+    The description is checked against the schema (types, ranges, and the sizes the layers
+    declare against the arrays in the file) before any layer is built; every array must be
+    finite floating point."""
+    check_model_description(description, arrays, source)
+    dtype, entries = description["dtype"], description["layers"]
     layers = []
     for index, entry in enumerate(entries):
-        try:
-            kind = layer_type(entry.get("type"))
-        except BarenetError as error:
-            raise ModelFileError(f"{source}: layer {index}: {error}") from None
+        name = entry.get("type")
+        kind = LAYER_TYPES.get(name) if isinstance(name, str) else None
+        if kind is None:
+            known = ", ".join(sorted(LAYER_TYPES))
+            raise ModelFileError(f"{source}: layer {index} has unknown type {name!r}; known types: {known}")
         config, buffer_names = entry.get("config", {}), entry.get("buffers", [])
         if not isinstance(config, dict) or not isinstance(buffer_names, list):
             raise ModelFileError(f"{source}: layer {index} has a malformed config or buffer list")
         buffers = {name: _array(arrays, f"layers.{index}.{name}", source) for name in buffer_names}
+        arguments = dict(config) | {name: buffers[name] for name in constructor_arguments(kind, buffers)}
+        if "dtype" in constructor_arguments(kind, {"dtype": None}):
+            arguments["dtype"] = dtype  # built in the file's precision, never rounded on the way
         try:
-            layer = kind(**config, **{name: buffers[name] for name in kind_buffer_arguments(kind, buffers)})
-        except (TypeError, BarenetError) as error:
+            layer = kind(**arguments)
+        except (TypeError, ValueError) as error:  # BarenetError is a ValueError
             raise ModelFileError(f"{source}: layer {index} cannot be rebuilt: {error}") from None
         for name, array in buffers.items():
             try:
                 layer.set_buffer(name, array)
-            except (KeyError, BarenetError) as error:
+            except (KeyError, ValueError) as error:
                 raise ModelFileError(f"{source}: layer {index} buffer {name!r}: {error}") from None
         for parameter in layer.parameters():
             array = _array(arrays, f"layers.{index}.{parameter.name}", source)
@@ -48,23 +52,38 @@ def model_from_description(description: dict, arrays: dict[str, np.ndarray], sou
                     f"{source}: array layers.{index}.{parameter.name} has shape {array.shape} "
                     f"but the description implies {parameter.shape}"
                 )
-            parameter.value = array.astype(parameter.value.dtype)
+            parameter.value = array.astype(dtype)
             parameter.grad = np.zeros_like(parameter.value)
         layers.append(layer)
+    # A model whose first layer states its input (Standardize, Dense) takes that shape; one that
+    # starts with layers of any size (Rescale, a convolution) takes the stored shape, which
+    # version-1 files do not have (theirs is found from the first Dense layer).
     input_shape = description.get("input_shape")
+    if layers and layers[0].input_shape() is not None:
+        input_shape = None
+    elif input_shape is not None:
+        if not (isinstance(input_shape, list) and input_shape
+                and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in input_shape)):
+            raise ModelFileError(
+                f"{source}: input_shape must be a list of positive integers; got {input_shape!r}"
+            )
+        input_shape = tuple(input_shape)
     try:
-        model = Sequential(layers, task=description.get("task"),
-                           input_shape=tuple(input_shape) if isinstance(input_shape, list) else None)
-    except (TypeError, BarenetError) as error:
+        model = Sequential(
+            layers, task=description.get("task"), input_shape=input_shape
+        )
+    except (TypeError, ValueError) as error:
         raise ModelFileError(f"{source}: the described layers do not form a model: {error}") from None
+    metadata = description.get("metadata", {})
+    model.metadata = metadata if isinstance(metadata, dict) else {}  # checked where it is used
     return model.astype(dtype)
 
 
-def kind_buffer_arguments(kind: type, buffers: dict[str, np.ndarray]) -> list[str]:
-    """The buffers a layer's constructor takes as arguments (Standardize's mean and std);
-    others (running statistics) are filled after construction."""
+def constructor_arguments(kind: type, names: dict) -> list[str]:
+    """Which of ``names`` a layer's constructor takes as arguments (Standardize's mean and
+    std, a dtype); buffers it does not take (running statistics) are filled after construction."""
     accepted = inspect.signature(kind.__init__).parameters
-    return [name for name in buffers if name in accepted]
+    return [name for name in names if name in accepted]
 
 
 def _array(arrays: dict[str, np.ndarray], key: str, source: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import BarenetError, ShapeError
-from ..layers import LAYER_TYPES, Layer, Shape, Sigmoid, Softmax
+from ..layers import Layer, Shape, Sigmoid, Softmax
 from ..losses import L2Penalty, Loss
 from ..parameter import FlatParameters, Parameter
 from ..saving.archive import FORMAT, FORMAT_VERSION, write_npz_atomic
@@ -39,13 +39,10 @@ class Sequential:
     """An ordered stack of layers: ``forward`` runs them first to last, ``backward`` runs
     their backward passes last to first.
 
-    The model owns its parameters: it lays them out in one flat buffer (``self.flat``)
-    that optimisers borrow, and reads and writes them with :meth:`get_weights` and
-    :meth:`set_weights`. Prediction records nothing, so it is safe from many threads.
-
-    A trailing ``Softmax`` (or ``Sigmoid``) is the model's *output activation*. Losses that
-    work on logits (cross-entropy) skip it and fuse it into their own gradient, so the
-    model outputs probabilities yet trains stably.
+    The model owns its parameters: one flat buffer (``self.flat``) that optimisers borrow,
+    read and written with :meth:`get_weights` and :meth:`set_weights`. Prediction records
+    nothing, so it is safe from many threads. A trailing ``Softmax`` (or ``Sigmoid``) is the
+    *output activation*: losses on logits (cross-entropy) skip it and fuse it into their gradient.
 
     Args:
         *layers: the layers, or one list of them.
@@ -78,23 +75,31 @@ class Sequential:
             raise BarenetError(f"the layers mix dtypes {sorted(map(str, dtypes))}; build them with one dtype")
         self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
         self.flat = FlatParameters(self.parameters()) if self.parameters() else None
+        self.metadata: dict[str, Any] = {}  # JSON facts about the data (class names, ...), saved with it
 
     def _find_input_shape(self, given: Shape | None) -> Shape:
         if given is not None:
             return tuple(int(size) for size in given)
-        for layer in self.layers:
+        for index, layer in enumerate(self.layers):
             required = layer.input_shape()
-            if required is not None:
+            if required is not None and _passes_through(self.layers[:index], tuple(required)):
                 return tuple(required)
         raise ShapeError(
-            "no layer states the shape of its input; give Sequential(..., input_shape=(...)), "
-            "e.g. input_shape=(1, 28, 28)"
+            "a Sequential model needs at least one Dense layer (or another layer that states the shape "
+            "of its input) to fix its input shape; otherwise give input_shape=(...), e.g. (1, 28, 28)"
         )
 
     def _walk_shapes(self) -> list[Shape]:
         """The per-sample shape after each layer; a layer whose input does not fit is refused."""
         shapes, shape = [], self.input_shape
         for index, layer in enumerate(self.layers):
+            required = layer.input_shape()
+            if required is not None and tuple(required) != shape:
+                raise ShapeError(
+                    f"layer {index} ({type(layer).__name__}) expects {_shape_words(required)} but the "
+                    f"{'layer before it outputs' if index else 'model input has'} {_shape_words(shape)}; "
+                    "make them agree"
+                )
             try:
                 shape = tuple(layer.output_shape(shape))
             except ShapeError as error:
@@ -169,7 +174,9 @@ class Sequential:
         at the first layer with parameters, which needs no dX.
         """
         if not isinstance(tape, Tape):
-            raise TypeError("backward needs the tape from forward_train: output, tape = model.forward_train(x)")
+            raise TypeError(
+                "backward needs the tape from forward_train: output, tape = model.forward_train(x)"
+            )
         first = next((index for index, layer in enumerate(tape.layers) if layer.parameters()), -1)
         grad = grad_output
         for index in range(len(tape.layers) - 1, -1, -1):
@@ -181,9 +188,8 @@ class Sequential:
         return grad
 
     def input_gradient(self, x: np.ndarray, grad_output: np.ndarray, logits: bool = False) -> np.ndarray:
-        """∂(Σ output ⊙ grad_output)/∂x in prediction mode, leaving every ``parameter.grad``
-        alone, so it is safe from many threads at once (a saliency map: ``grad_output``
-        one-hot on a class)."""
+        """∂(Σ output ⊙ grad_output)/∂x in prediction mode; touches no ``parameter.grad``, so
+        it is safe from many threads (a saliency map: ``grad_output`` one-hot on a class)."""
         _, tape = self.forward_train(x, logits=logits, training=False)
         grad = grad_output
         for layer, cache in zip(reversed(tape.layers), reversed(tape.caches)):
@@ -285,7 +291,9 @@ class Sequential:
         values = np.asarray(values)
         expected = (0,) if self.flat is None else self.flat.values.shape
         if values.shape != expected:
-            raise ShapeError(f"set_weights needs a 1-D array of {expected[0]} values; got shape {values.shape}")
+            raise ShapeError(
+                f"set_weights needs a 1-D array of {expected[0]} values; got shape {values.shape}"
+            )
         if values.dtype.kind != "f" or not np.isfinite(values).all():
             raise BarenetError("set_weights needs finite floating-point values")
         if self.flat is not None:
@@ -330,11 +338,14 @@ class Sequential:
             "format": FORMAT, "version": FORMAT_VERSION, "task": self.task, "dtype": str(self.dtype),
             "input_shape": list(self.input_shape), "layers": layers,
         }
+        if self.metadata:
+            description["metadata"] = self.metadata
         return description, arrays
 
     def summary(self) -> str:
         """A table of the layers, the per-sample shape after each, and parameter counts."""
-        rows = [("#", "layer", "output shape", "parameters"), ("", "input", _shape_text(self.input_shape), "")]
+        rows = [("#", "layer", "output shape", "parameters")]
+        rows.append(("", "input", _shape_text(self.input_shape), ""))
         for index, (layer, shape) in enumerate(zip(self.layers, self.shapes)):
             count = sum(p.size for p in layer.parameters())
             rows.append((str(index), repr(layer), _shape_text(shape), f"{count:,}"))
@@ -370,12 +381,20 @@ class Sequential:
         return f"Sequential(\n{inner},\n    task={self.task!r},\n)"
 
 
+def _passes_through(layers: list[Layer], shape: Shape) -> bool:
+    """Whether ``layers`` (e.g. a Rescale before the first Dense) leave ``shape`` as it is, so the
+    first layer that states its input shape states the model's."""
+    try:
+        return all(tuple(layer.output_shape(shape)) == shape for layer in layers)
+    except ShapeError:
+        return False
+
+
+def _shape_words(shape: Shape) -> str:
+    """``4 inputs`` for a flat shape, ``samples of shape (1, 28, 28)`` otherwise."""
+    return f"{shape[0]} inputs" if len(shape) == 1 else f"samples of shape {tuple(shape)}"
+
+
 def _shape_text(shape: Shape) -> str:
     return "(" + ", ".join(["n", *map(str, shape)]) + ")"
 
-
-def layer_type(name: object) -> type[Layer]:
-    """The layer class a model file names."""
-    if not isinstance(name, str) or name not in LAYER_TYPES:
-        raise BarenetError(f"unknown layer type {name!r}; known types: {', '.join(sorted(LAYER_TYPES))}")
-    return LAYER_TYPES[name]

@@ -42,6 +42,7 @@ except ImportError:  # scikit-learn < 1.6
         return estimator._validate_data(*args, **kwargs)
 
 
+from ..errors import BarenetError
 from ..init import Initializer
 from ..losses import Loss
 from ..model import mlp
@@ -156,27 +157,29 @@ class BaseMLP(BaseEstimator):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
         if not all(isinstance(size, (int, np.integer)) and size >= 1 for size in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}")
+            raise BarenetError(
+                f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}"
+            )
         return sizes
 
     def _check_params(self) -> None:
         """Parameters barenet itself does not check (it checks lr, alpha, dropout, momentum, ...)."""
         if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}; got {self.solver!r} (lbfgs is not offered)")
+            raise BarenetError(f"solver must be one of {SOLVERS}; got {self.solver!r} (lbfgs is not offered)")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
+            raise BarenetError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
         if np.dtype(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {self.dtype!r}")
+            raise BarenetError(f"dtype must be float32 or float64; got {self.dtype!r}")
         counts = {"max_iter": self.max_iter, "n_iter_no_change": self.n_iter_no_change}
         if self.batch_size != "auto":
             counts["batch_size"] = self.batch_size
         for name, value in counts.items():
             if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+                raise BarenetError(f"{name} must be a positive integer; got {value!r}")
         if not self.tol >= 0:
-            raise ValueError(f"tol must be >= 0; got {self.tol!r}")
+            raise BarenetError(f"tol must be >= 0; got {self.tol!r}")
         if self.early_stopping and not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1); got {self.validation_fraction!r}")
+            raise BarenetError(f"validation_fraction must be in (0, 1); got {self.validation_fraction!r}")
 
     def _validate_input(self, X, y, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """scikit-learn's checks of (X, y) for fitting."""
@@ -196,7 +199,7 @@ class BaseMLP(BaseEstimator):
     def _fit(self, X, y, incremental: bool, classes=None) -> BaseMLP:
         self._check_params()
         if incremental and self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
+            raise BarenetError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "model_") or not (incremental or self.warm_start)
         X, y = self._validate_input(X, y, reset=first)
         targets, n_outputs = self._encode_targets(y, first, classes)
@@ -213,7 +216,7 @@ class BaseMLP(BaseEstimator):
                 stratify=targets if self._task == "classification" else None,
             )
             if len(X_val) < 2:
-                raise ValueError("the validation set is too small; increase validation_fraction")
+                raise BarenetError("the validation set is too small; increase validation_fraction")
             validation = (X_val, y_val)
         self._trainer.batch_size = self._batch_size(len(X))
         self._run_epochs(X, targets, 1 if incremental else self.max_iter, validation, incremental)
@@ -267,8 +270,7 @@ class BaseMLP(BaseEstimator):
                 "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4,
             )
         if validation is not None and hasattr(self, "_best_weights"):
-            for parameter, best in zip(self.model_.parameters(), self._best_weights):
-                parameter.value[...] = best
+            self.model_.set_weights(self._best_weights)
 
     def _end_epoch(self, loss: float, validation) -> bool:
         """Record an epoch; True when scikit-learn's rule says stop."""
@@ -294,7 +296,7 @@ class BaseMLP(BaseEstimator):
             improved = score >= self.best_validation_score_ + self.tol
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_weights = [p.value.copy() for p in self.model_.parameters()]
+                self._best_weights = self.model_.get_weights()
         else:
             loss = self.loss_curve_[-1]
             improved = loss <= self.best_loss_ - self.tol
@@ -352,7 +354,7 @@ def _densify(X):
     if not sparse.issparse(X):
         return X
     if X.shape[0] * X.shape[1] > MAX_DENSE_ENTRIES:
-        raise ValueError(
+        raise BarenetError(
             f"X is a sparse matrix of shape {X.shape}, too large to densify; barenet works on dense "
             "arrays. Reduce the features first (e.g. TruncatedSVD) or pass a dense array"
         )

@@ -12,6 +12,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets
 
+from ..errors import BarenetError
 from ..losses import MSE, Loss
 from .base import BaseMLP
 
@@ -30,7 +31,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> MLPClassifier:
         """One epoch on (X, y); the first call needs ``classes``, all the labels there will be."""
         if not hasattr(self, "model_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
+            raise BarenetError("classes must be passed on the first call to partial_fit")
         return self._fit(X, y, incremental=True, classes=classes)
 
     def _encode_targets(self, y, first: bool, classes=None) -> tuple[np.ndarray, int]:
@@ -38,13 +39,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if first:
             self.classes_ = np.unique(y if classes is None else classes)
             if len(self.classes_) < 2:
-                raise ValueError(f"a classifier needs at least 2 classes; got 1 class, {self.classes_}")
+                raise BarenetError(f"a classifier needs at least 2 classes; got 1 class, {self.classes_}")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={classes!r} differs from the first call's classes_ {self.classes_}")
+            raise BarenetError(f"classes={classes!r} differs from the first call's classes_ {self.classes_}")
         ids = np.searchsorted(self.classes_, y).clip(max=len(self.classes_) - 1)
         unknown = self.classes_[ids] != y
         if unknown.any():
-            raise ValueError(
+            raise BarenetError(
                 f"y holds labels the classifier does not know: {np.unique(y[unknown])}; "
                 f"its classes_ are {self.classes_}"
             )
@@ -94,7 +95,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def _encode_targets(self, y, first: bool, classes=None) -> tuple[np.ndarray, int]:
         targets = y.reshape(len(y), -1)
         if not first and targets.shape[1] != self.model_.out_features:
-            raise ValueError(
+            raise BarenetError(
                 f"y has {targets.shape[1]} outputs but the model was fitted with {self.model_.out_features}"
             )
         return targets, targets.shape[1]

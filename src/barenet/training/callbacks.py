@@ -146,9 +146,15 @@ def history_text(history, suffix: str) -> str:
 
 def read_history_csv(path: str | Path) -> dict[str, list[float]]:
     """The per-epoch metrics of a history ``.csv`` written by :class:`HistoryLogger`."""
-    with Path(path).open(newline="") as file:
-        rows = list(csv.DictReader(file))
+    try:
+        with Path(path).open(newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise BarenetError(f"{path} is not a barenet history file ({error})") from None
     if not rows or "epoch" not in rows[0]:
         raise BarenetError(f"{path} is not a barenet history file (no 'epoch' column or no rows)")
     names = [name for name in rows[0] if name != "epoch"]
-    return {name: [float(row[name]) for row in rows if row[name] != ""] for name in names}
+    try:
+        return {name: [float(row[name]) for row in rows if row[name] != ""] for name in names}
+    except (TypeError, ValueError):  # a cell that is not a number, or a row longer than the header
+        raise BarenetError(f"{path} is not a barenet history file: a row holds more than numbers") from None

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 from tqdm.auto import tqdm
 
+from ..errors import BarenetError
 
-def format_logs(logs: dict[str, float]) -> str:
-    return "  ".join(f"{name} {value:.4f}" for name, value in logs.items())
+IMPORTANCE = ("loss", "val_loss", "accuracy", "val_accuracy", "r2", "val_r2", "lr", "mae", "val_mae", "mse")
+"""Fields of a progress line, most important first; on a narrow terminal the last go first."""
+BAR_SPACE = 50  # columns a tqdm bar needs besides its postfix
+
+
+def format_logs(logs: dict[str, float], width: int | None = None) -> str:
+    """``loss 0.1234  accuracy 0.9650 ...``, in at most ``width`` characters: the least
+    important fields (see IMPORTANCE; unknown ones before them) are dropped until it fits."""
+    shown = dict(logs)
+    ranked = sorted(shown, key=lambda name: IMPORTANCE.index(name) if name in IMPORTANCE else len(IMPORTANCE))
+    text = "  ".join(f"{name} {value:.4f}" for name, value in shown.items())
+    while width is not None and len(text) > width and len(shown) > 1:
+        del shown[ranked.pop()]
+        text = "  ".join(f"{name} {value:.4f}" for name, value in shown.items())
+    return text
+
+
+def terminal_width() -> int | None:
+    """The terminal's width in columns, or None when output goes to a file or pipe (kept whole)."""
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 class Progress:
@@ -22,9 +42,9 @@ class Progress:
 
     def __init__(self, verbose: int = 1, every: int = 1) -> None:
         if verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2; got {verbose!r}")
+            raise BarenetError(f"verbose must be 0, 1 or 2; got {verbose!r}")
         if every < 1:
-            raise ValueError(f"verbose_every must be >= 1; got {every}")
+            raise BarenetError(f"verbose_every must be >= 1; got {every}")
         self.verbose, self.every = verbose, every
         self.use_bar = verbose == 1 and (sys.stdout.isatty() or "ipykernel" in sys.modules)
         self.bar = None
@@ -44,11 +64,14 @@ class Progress:
 
     def end_epoch(self, epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
         if self.bar is not None:
-            self.bar.set_postfix_str(format_logs(logs), refresh=True)
+            width = terminal_width()
+            self.bar.set_postfix_str(format_logs(logs, width and width - BAR_SPACE), refresh=True)
             self.bar.close()
             self.bar = None
         elif self.verbose and ((epoch + 1) % self.every == 0 or epoch + 1 == epochs):
-            print(f"epoch {epoch + 1}/{epochs}  {format_logs(logs)}  ({seconds:.1f} s)", flush=True)
+            head, tail = f"epoch {epoch + 1}/{epochs}  ", f"  ({seconds:.1f} s)"
+            width = terminal_width()
+            print(f"{head}{format_logs(logs, width and width - len(head) - len(tail))}{tail}", flush=True)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -153,11 +153,19 @@ class Trainer:
         verbose: int = 1,
         verbose_every: int = 1,
     ) -> History:
-        """Train for ``epochs`` more epochs: a count, as in Keras, so calling ``fit`` again
-        continues from the weights (and optimiser state) the last call left. A run resumed from
-        a checkpoint mid-epoch counts that epoch as the first. Returns the :class:`History`."""
+        """Train until ``epochs`` epochs have been completed *in total*: this trainer's count
+        goes on across calls and across a resume from a checkpoint, so ``fit(epochs=10)`` on a
+        trainer that has done 4 trains 6 more. Asking for no more than it has done is an error,
+        never a silent no-op. (``model.fit`` builds a new trainer each call, so there ``epochs``
+        is the number to train, continuing from the weights the last call left.)
+        Returns the :class:`History`."""
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise BarenetError(f"epochs is how many epochs to train, a whole number >= 1; got {epochs!r}")
+            raise BarenetError(f"epochs must be a whole number >= 1; got {epochs!r}")
+        if epochs <= self.epoch:
+            raise BarenetError(
+                f"this trainer has completed {self.epoch} epochs and epochs={epochs} is the total to "
+                f"reach, so nothing would be trained; ask for more than {self.epoch}"
+            )
         x, y = check_data(self.model, x, y)
         if validation_data is not None and validation_split:
             raise BarenetError("give validation_data or validation_split, not both")
@@ -170,7 +178,7 @@ class Trainer:
         message = input_scale_message(self.model, x)
         if message:
             self._warn("scale", message)
-        last_epoch = self.epoch + int(epochs)
+        last_epoch = int(epochs)
         progress = Progress(verbose, verbose_every)
         self.stop_training = False
         for callback in callbacks:
@@ -233,7 +241,7 @@ class Trainer:
         x_full = x.astype(self.model.dtype, copy=False) if full_batch else None  # cast once, not per step
         if self.schedule.per == "epoch":
             self.optimizer.lr = self.schedule(self.epoch)
-        before_step = self.model.get_weights()  # the weights before the latest step, to undo one that diverged
+        before_step = self.model.get_weights()  # the weights before the latest step, to undo a bad one
         progress.start_epoch(self.epoch, epochs, n_batches)
         for batch in range(first_batch, n_batches):
             if full_batch:
@@ -296,7 +304,7 @@ class Trainer:
         so is the step before a non-finite loss (the weights that produced it), so the model
         keeps weights whose loss was finite."""
         self.model.set_weights(before_step)
-        kept = "the weights from before the step that made the numbers non-finite"
+        kept = "its last finite weights: those from before the step that led to non-finite numbers"
         reason = divergence_message(what, self.epoch, batch, self.optimizer.lr, kept)
         self.history.stop_reason = reason
         raise DivergenceError(reason, self.history)

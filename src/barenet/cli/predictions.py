@@ -1,0 +1,118 @@
+"""``barenet predict MODEL FILE...``: images and CSV rows in, the user's own labels out.
+
+Each file is read on its own: one that cannot be read is reported (``barenet: error:``) and
+the rest are still predicted; the exit status is 1 at the end if any file failed. CSV rows
+(named ``FILE:LINE``) are matched to the model by its stored feature names and label column (see
+:func:`barenet.datasets.csv_files.read_feature_rows`). An image whose ink statistics lie
+outside what the model saw in training (:func:`barenet.cli.images.unusual_ink`) is predicted
+with a warning, since the prediction may mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BarenetError, ConfigError
+from ..model import Sequential, load
+from .data_sources import read_feature_rows
+from .images import read_digit_image, unusual_ink
+from .model_data import checked_metadata
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
+TABLE_SUFFIXES = (".csv", ".gz", ".txt", ".tsv")
+
+
+def read_file(name: str, model: Sequential, metadata: dict) -> tuple[list[str], np.ndarray, list[list[str]]]:
+    """Input names, feature rows and, per row, the reasons it looks unusual."""
+    suffix = Path(name).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        if model.in_features != 784:
+            raise ConfigError(
+                f"{name}: an image becomes 784 features (28x28 pixels), but the model takes "
+                f"{model.in_features} features; give CSV rows, or a model trained on 28x28 images"
+            )
+        row = read_digit_image(name)[None, :]
+        statistics = metadata.get("ink_statistics")
+        return [name], row, [unusual_ink(row, statistics) if statistics else []]
+    if suffix in TABLE_SUFFIXES:
+        table, line_numbers = read_feature_rows(name, model.in_features, metadata)
+        return [f"{name}:{line}" for line in line_numbers], table, [[] for _ in table]
+    raise ConfigError(
+        f"{name}: expected an image ({', '.join(IMAGE_SUFFIXES)}) or a CSV file of feature rows "
+        f"({', '.join(TABLE_SUFFIXES)})"
+    )
+
+
+def predictions(
+    model: Sequential, names: list[str], x: np.ndarray, labels: list[str], top: int
+) -> list[dict]:
+    """One JSON-ready result per row."""
+    if model.task != "classification":
+        return [
+            {"input": name, "prediction": [float(value) for value in values]}
+            for name, values in zip(names, model.predict(x))
+        ]
+    results = []
+    for name, row in zip(names, model.predict_proba(x)):
+        likeliest = np.argsort(row)[::-1][: max(top, 1)]
+        results.append(
+            {
+                "input": name,
+                "prediction": int(likeliest[0]),
+                "label": labels[likeliest[0]],
+                "top": [
+                    {"class": int(index), "label": labels[index], "probability": round(float(row[index]), 6)}
+                    for index in likeliest
+                ],
+            }
+        )
+    return results
+
+
+def command_predict(arguments: argparse.Namespace) -> int:
+    model = load(arguments.model)
+    metadata = checked_metadata(model, arguments.model)
+    n_classes = max(model.out_features, 2)
+    labels = metadata.get("class_names") or [str(index) for index in range(n_classes)]
+    results, failed = [], []
+    for name in arguments.files:
+        try:
+            names, x, unusual = read_file(name, model, metadata)
+        except (BarenetError, OSError) as error:  # report it and go on with the other files
+            print(f"barenet: error: {error}", file=sys.stderr)
+            failed.append(name)
+            continue
+        found = predictions(model, names, x, labels, arguments.top)
+        for result, reasons in zip(found, unusual):
+            if reasons:
+                result["unusual"] = reasons
+                print(
+                    f"barenet: warning: {result['input']} looks unlike the images the model was trained on "
+                    f"({'; '.join(reasons)}); the prediction may mean nothing",
+                    file=sys.stderr,
+                )
+        results += found
+    if arguments.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for result in results:
+            if "top" in result:
+                likeliest = ", ".join(
+                    f"{entry['label']}: {entry['probability']:.3f}" for entry in result["top"]
+                )
+                print(f"{result['input']}: {result['label']}  ({likeliest})")
+            else:
+                print(f"{result['input']}: {' '.join(f'{value:.6g}' for value in result['prediction'])}")
+    if failed:
+        print(
+            f"barenet: error: {len(failed)} of {len(arguments.files)} files could not be read: "
+            f"{', '.join(failed[:5])}{', ...' if len(failed) > 5 else ''}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,144 @@
+"""im2col and col2im: a convolution turned into one matrix product, and back.
+
+A convolution slides a ``kh × kw`` window over every channel of every image. ``im2col``
+copies each window position into one *column* of a matrix: the column of image ``n`` at
+output position ``(y, x)`` holds the ``C·kh·kw`` input values the kernel sees there,
+ordered channel by channel and, within a channel, row by row of the window::
+
+    columns[(c, i, j), (y, x, n)] = padded[n, c, y·sh + i, x·sw + j]
+
+so ``columns`` has shape ``(C·kh·kw, oh·ow·N)``: one row per weight of a filter, one column
+per place a filter is applied (the images of the batch side by side, innermost). A
+convolution with all its filters is then a single GEMM,
+``W(out, C·kh·kw) · columns`` (the batch laid out as columns).
+
+``col2im`` is the *adjoint* (transpose) of ``im2col``: it sends every entry of a column back
+to the input pixel it was copied from, adding up where windows overlap, so that
+``⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩`` for every ``x`` and ``c``. That is exactly the backward
+pass of the copy: ``dX = col2im(dColumns)``. It is kh·kw strided slice-adds, one for each
+position ``(i, j)`` inside the window; there is no loop over images, positions or channels.
+
+Memory layout: the images these functions make are laid out ``(C, H, W, N)`` in memory —
+channel first, batch innermost — and handed out as ``(N, C, H, W)`` views (a transpose, no
+copy), because that is the order the GEMM ``W · columns`` produces and consumes, and because
+every strided slice then moves whole runs of ``ow·N`` contiguous values. NumPy's
+element-wise operations keep the layout of their inputs, so it survives from layer to layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..errors import BarenetError
+
+Pair = tuple[int, int]
+Padding = tuple[Pair, Pair]
+"""``((top, bottom), (left, right))`` zero rows and columns added around each image."""
+
+
+def output_size(size: int, kernel: int, stride: int, padding: Pair) -> int:
+    """Positions a window of ``kernel`` fits along an axis of ``size`` padded by ``padding``:
+    ``⌊(size + before + after − kernel) / stride⌋ + 1`` (0 when it does not fit at all)."""
+    padded = size + padding[0] + padding[1]
+    return max((padded - kernel) // stride + 1, 0)
+
+
+def pad_images(images: np.ndarray, padding: Padding, value: float = 0.0) -> np.ndarray:
+    """``images`` ``(N, C, H, W)`` with ``value`` added around each, in the layout of :func:`new_images`.
+
+    Returns ``(N, C, H + top + bottom, W + left + right)``; without padding, the input itself."""
+    (top, bottom), (left, right) = padding
+    if top == bottom == left == right == 0:
+        return images
+    n, channels, height, width = images.shape
+    padded = new_images((n, channels, height + top + bottom, width + left + right), images.dtype, value)
+    padded[:, :, top : top + height, left : left + width] = images  # into our own new array
+    return padded
+
+
+def new_images(shape: tuple[int, int, int, int], dtype: np.dtype, value: float = 0.0) -> np.ndarray:
+    """A new array of ``shape = (N, C, H, W)`` filled with ``value``, laid out ``(C, H, W, N)``."""
+    n, channels, height, width = shape
+    return np.full((channels, height, width, n), value, dtype=dtype).transpose(3, 0, 1, 2)
+
+
+def window_offsets(kernel_size: Pair, stride: Pair, out_size: Pair) -> Iterator[tuple[int, slice, slice]]:
+    """For each position ``(i, j)`` of a window, in row-major order: its index ``i·kw + j``
+    and the slices that pick, from a padded image, the pixel at that position of every window."""
+    (kh, kw), (sh, sw), (oh, ow) = kernel_size, stride, out_size
+    for i in range(kh):
+        for j in range(kw):
+            yield i * kw + j, slice(i, i + sh * oh, sh), slice(j, j + sw * ow, sw)
+
+
+def im2col(images: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
+           padding: Padding = ((0, 0), (0, 0))) -> np.ndarray:
+    """Every window of ``images`` as a column (see the module docstring).
+
+    Shape:
+        images ``(N, C, H, W)`` → columns ``(C·kh·kw, oh·ow·N)``.
+    """
+    n, channels = images.shape[:2]
+    (kh, kw), (sh, sw) = kernel_size, stride
+    oh, ow = (output_size(images.shape[2 + axis], kernel_size[axis], stride[axis], padding[axis])
+              for axis in (0, 1))
+    padded = pad_images(images, padding)
+    # windows[n, c, y, x, i, j] = padded[n, c, y·sh + i, x·sw + j]: a strided view, nothing copied yet
+    windows = sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw][:, :, :oh, :ow]
+    columns = np.empty((channels, kh, kw, oh, ow, n), dtype=images.dtype)
+    np.copyto(columns, windows.transpose(1, 4, 5, 2, 3, 0))  # the one copy: into our own buffer
+    return columns.reshape(channels * kh * kw, oh * ow * n)
+
+
+def col2im(columns: np.ndarray, image_shape: tuple[int, int, int, int], kernel_size: Pair,
+           stride: Pair = (1, 1), padding: Padding = ((0, 0), (0, 0))) -> np.ndarray:
+    """The adjoint of :func:`im2col`: add every column entry back onto the pixel it came from.
+
+    Shape:
+        columns ``(C·kh·kw, oh·ow·N)`` → images ``image_shape = (N, C, H, W)``.
+    """
+    n, channels, height, width = image_shape
+    (top, bottom), (left, right) = padding
+    out_size = (output_size(height, kernel_size[0], stride[0], padding[0]),
+                output_size(width, kernel_size[1], stride[1], padding[1]))
+    pieces = columns.reshape(channels, kernel_size[0] * kernel_size[1], *out_size, n)
+    padded = new_images((n, channels, height + top + bottom, width + left + right), columns.dtype)
+    for index, rows, cols in window_offsets(kernel_size, stride, out_size):
+        # in place on our own zeros, where overlapping windows add up
+        padded[:, :, rows, cols] += pieces[:, index].transpose(3, 0, 1, 2)
+    return padded[:, :, top : top + height, left : left + width]
+
+
+def as_pair(name: str, value: object, minimum: int = 1) -> Pair:
+    """An int or a pair of ints (height, width), each at least ``minimum``, as a pair."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(values) != 2 or any(
+        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values
+    ):
+        raise BarenetError(
+            f"{name} must be an integer >= {minimum} or a pair of them (height, width); got {value!r}"
+        )
+    return int(values[0]), int(values[1])
+
+
+def resolve_padding(padding: object, kernel_size: Pair, stride: Pair) -> Padding:
+    """``0``, ``(1, 2)``, ``"valid"`` or ``"same"`` as ``((top, bottom), (left, right))``.
+
+    ``"same"`` keeps the size (stride 1 only) and, for an even kernel, puts the extra row or
+    column at the bottom or right, as PyTorch does."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise BarenetError(f"padding must be an int, a pair, 'same' or 'valid'; got {padding!r}")
+        if stride != (1, 1):
+            raise BarenetError(
+                f"padding='same' needs stride 1 (with stride {stride} the output cannot keep the "
+                "input's size); give the padding as a number instead, e.g. padding=1"
+            )
+        return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in kernel_size)  # type: ignore[return-value]
+    height, width = as_pair("padding", padding, minimum=0)
+    return (height, height), (width, width)

@@ -1,0 +1,229 @@
+"""Normalisation layers: batch normalisation (PyTorch's semantics) and layer normalisation.
+
+Each one standardises its input, ``x̂ = (x − μ) / √(σ² + ε)``, then applies a learned affine
+map ``y = γ ⊙ x̂ + β``. They differ in *which* values share a μ and σ²: batch norm pools each
+feature (or channel) over the batch (and the image), layer norm pools each sample over its
+own features. Both backward passes are the same formula over the pooled axes::
+
+    dX = (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / √(σ² + ε),  with dX̂ = dY ⊙ γ
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BarenetError, ShapeError
+from ..parameter import Parameter
+from ..validation import check_float_dtype, check_number, check_positive_int
+from .base import Layer, Shape
+
+
+def standardize(x: np.ndarray, mean: np.ndarray, variance: np.ndarray, eps: float) -> tuple:
+    """``(x̂, 1/√(σ² + ε))`` for statistics already shaped to broadcast against ``x``."""
+    inverse_std = 1.0 / np.sqrt(variance + eps)
+    return (x - mean) * inverse_std, inverse_std  # X̂ = (X − μ) / √(σ² + ε)
+
+
+def standardized_input_gradient(grad_xhat: np.ndarray, xhat: np.ndarray, inverse_std: np.ndarray,
+                                axes: tuple[int, ...]) -> np.ndarray:
+    """∂loss/∂x through ``x̂ = (x − mean(x)) / √(var(x) + ε)`` with statistics pooled over ``axes``."""
+    centred = grad_xhat - grad_xhat.mean(axis=axes, keepdims=True)
+    centred -= xhat * (grad_xhat * xhat).mean(axis=axes, keepdims=True)  # in place on our own array
+    centred *= inverse_std  # dX = (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / σ
+    return centred
+
+
+class _BatchNorm(Layer):
+    """Batch normalisation over every axis but the feature (channel) axis 1.
+
+    While training (``forward_train(x)``) each feature is standardised with the batch's mean
+    and *biased* variance, and the running statistics move towards them:
+    ``running ← (1 − momentum)·running + momentum·batch``, the variance *unbiased*
+    (× m/(m−1), m values per feature), as PyTorch does. Prediction (``forward(x)``, or
+    ``forward_train(x, training=False)``) uses the running statistics, so it is a fixed affine
+    map. ``forward(x, training=True)`` uses the batch's statistics and updates nothing.
+    """
+
+    sample_dimensions = 1  # how many axes one sample has: 1 for (features,), 3 for (channels, h, w)
+
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype: np.dtype | type = np.float32) -> None:
+        self.num_features = check_positive_int("num_features", num_features)
+        self.momentum = check_number("momentum", momentum, 0.0, 1.0)
+        self.eps = check_number("eps", eps, 0.0, low_open=True)
+        dtype = check_float_dtype(dtype)
+        self.weight = Parameter(np.ones(self.num_features, dtype=dtype), "weight", decay=False)  # γ
+        self.bias = Parameter(np.zeros(self.num_features, dtype=dtype), "bias", decay=False)  # β
+        self.running_mean = np.zeros(self.num_features, dtype=dtype)
+        self.running_var = np.ones(self.num_features, dtype=dtype)
+
+    def _axes(self, x: np.ndarray) -> tuple[int, ...]:
+        return (0, *range(2, x.ndim))
+
+    def _per_feature(self, values: np.ndarray) -> np.ndarray:
+        """A ``(features,)`` vector shaped to broadcast against a batch: ``(F,)`` or ``(C, 1, 1)``."""
+        return values.reshape(-1, *([1] * (self.sample_dimensions - 1)))
+
+    def _batch_statistics(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        axes = self._axes(x)
+        if x.size // self.num_features < 2:
+            raise BarenetError(
+                f"{type(self).__name__} needs more than one value per feature to train on; got a batch of "
+                f"shape {x.shape}: use a batch of at least 2 samples"
+            )
+        return x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.output_shape(x.shape[1:])
+        if training:
+            mean, variance = self._batch_statistics(x)
+        else:
+            mean, variance = self._per_feature(self.running_mean), self._per_feature(self.running_var)
+        xhat, _ = standardize(x, mean, variance, self.eps)
+        return xhat * self._per_feature(self.weight.value) + self._per_feature(self.bias.value)  # Y = γ·X̂ + β
+
+    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+        self.output_shape(x.shape[1:])
+        if training:
+            mean, variance = self._batch_statistics(x)
+            count = x.size // self.num_features
+            keep = 1.0 - self.momentum
+            # in place on the layer's own buffers: running ← (1 − m)·running + m·batch (variance unbiased)
+            self.running_mean *= keep
+            self.running_mean += self.momentum * mean.reshape(-1)
+            self.running_var *= keep
+            self.running_var += (self.momentum * count / (count - 1)) * variance.reshape(-1)
+        else:
+            mean, variance = self._per_feature(self.running_mean), self._per_feature(self.running_var)
+        xhat, inverse_std = standardize(x, mean, variance, self.eps)
+        output = xhat * self._per_feature(self.weight.value)
+        output += self._per_feature(self.bias.value)  # Y = γ·X̂ + β, in place on our own product
+        return output, (xhat, inverse_std, training)
+
+    def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
+        xhat, _, _ = cache
+        axes = self._axes(grad_output)
+        self.weight.grad[...] = (grad_output * xhat).sum(axis=axes)  # dγ = Σ dY ⊙ X̂
+        self.bias.grad[...] = grad_output.sum(axis=axes)  # dβ = Σ dY
+
+    def backward_input(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
+        xhat, inverse_std, training = cache
+        grad_xhat = grad_output * self._per_feature(self.weight.value)  # dX̂ = dY ⊙ γ
+        if not training:
+            return grad_xhat * inverse_std  # the fixed affine map: dX = dX̂ / √(running σ² + ε)
+        return standardized_input_gradient(grad_xhat, xhat, inverse_std, self._axes(grad_output))
+
+    def parameters(self) -> list[Parameter]:
+        return [self.weight, self.bias]
+
+    def buffers(self) -> dict[str, np.ndarray]:
+        return {"running_mean": self.running_mean, "running_var": self.running_var}
+
+    def config(self) -> dict:
+        return {"num_features": self.num_features, "momentum": self.momentum, "eps": self.eps}
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != self.sample_dimensions or input_shape[0] != self.num_features:
+            expected = "(features,)" if self.sample_dimensions == 1 else "(channels, height, width)"
+            raise ShapeError(
+                f"{type(self).__name__}({self.num_features}) expects samples of shape {expected} with "
+                f"{self.num_features} in the first place; got {tuple(input_shape)}"
+            )
+        return tuple(input_shape)
+
+
+class BatchNorm1D(_BatchNorm):
+    """Batch normalisation of features (PyTorch's ``nn.BatchNorm1d`` on 2-D input).
+
+    Args:
+        num_features: the width F of the input.
+        momentum: how far the running statistics move towards each batch's (0.1).
+        eps: added to the variance before the square root (1e-5).
+
+    Shape:
+        input ``(n, F)``, output ``(n, F)``; γ, β, running_mean, running_var ``(F,)``.
+    """
+
+
+class BatchNorm2D(_BatchNorm):
+    """Batch normalisation of channels (PyTorch's ``nn.BatchNorm2d``): one mean and variance
+    per channel, pooled over the batch and every pixel.
+
+    Args:
+        num_channels: the channel count C of the input.
+        momentum, eps: as in :class:`BatchNorm1D`.
+
+    Shape:
+        input ``(n, C, h, w)``, output the same; γ, β, running_mean, running_var ``(C,)``.
+    """
+
+    sample_dimensions = 3
+
+    def __init__(self, num_channels: int, momentum: float = 0.1, eps: float = 1e-5,
+                 dtype: np.dtype | type = np.float32) -> None:
+        super().__init__(num_channels, momentum, eps, dtype)
+
+    def config(self) -> dict:
+        return {"num_channels": self.num_features, "momentum": self.momentum, "eps": self.eps}
+
+
+class LayerNorm(Layer):
+    """Layer normalisation (PyTorch's ``nn.LayerNorm``): each sample standardised over its
+    trailing ``normalized_shape`` axes, then ``γ ⊙ x̂ + β`` with γ, β of that shape. The
+    same in training and prediction; no running statistics.
+
+    Shape:
+        input ``(n, ..., *normalized_shape)``, output the same; γ, β ``normalized_shape``.
+    """
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5,
+                 dtype: np.dtype | type = np.float32) -> None:
+        listed = isinstance(normalized_shape, (tuple, list))
+        shape = tuple(normalized_shape) if listed else (normalized_shape,)
+        if not shape:
+            raise BarenetError("normalized_shape must name at least one axis, e.g. LayerNorm(128)")
+        self.normalized_shape = tuple(check_positive_int("normalized_shape", size) for size in shape)
+        self.eps = check_number("eps", eps, 0.0, low_open=True)
+        dtype = check_float_dtype(dtype)
+        self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype), "weight", decay=False)  # γ
+        self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype), "bias", decay=False)  # β
+
+    def _axes(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward_train(x)[0]
+
+    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+        axes = self._axes(x)
+        xhat, inverse_std = standardize(x, x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True),
+                                        self.eps)
+        output = xhat * self.weight.value
+        output += self.bias.value  # Y = γ ⊙ X̂ + β, in place on our own product
+        return output, (xhat, inverse_std)
+
+    def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
+        xhat, _ = cache
+        batch_axes = tuple(range(grad_output.ndim - len(self.normalized_shape)))
+        self.weight.grad[...] = (grad_output * xhat).sum(axis=batch_axes)  # dγ = Σₙ dY ⊙ X̂
+        self.bias.grad[...] = grad_output.sum(axis=batch_axes)  # dβ = Σₙ dY
+
+    def backward_input(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
+        xhat, inverse_std = cache
+        return standardized_input_gradient(grad_output * self.weight.value, xhat, inverse_std,
+                                           self._axes(grad_output))
+
+    def parameters(self) -> list[Parameter]:
+        return [self.weight, self.bias]
+
+    def config(self) -> dict:
+        return {"normalized_shape": list(self.normalized_shape), "eps": self.eps}
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        trailing = tuple(input_shape)[len(input_shape) - len(self.normalized_shape):]
+        if len(input_shape) < len(self.normalized_shape) or trailing != self.normalized_shape:
+            raise ShapeError(
+                f"LayerNorm{self.normalized_shape} expects samples ending in {self.normalized_shape}; "
+                f"got {tuple(input_shape)}"
+            )
+        return tuple(input_shape)

@@ -1,0 +1,162 @@
+"""Pooling: summarise each window of each channel by its maximum or its mean.
+
+Both window poolings visit the ``kh·kw`` positions inside a window one at a time, each as a
+strided slice covering every window of every channel of every image at once — no loop over
+images, positions or channels. Their backward passes send the gradient back through the
+same slices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ShapeError
+from .base import Layer, Shape
+from .im2col import as_pair, new_images, output_size, pad_images, resolve_padding, window_offsets
+
+
+class _WindowPool(Layer):
+    """What max and average pooling share: the window geometry and the shape checks."""
+
+    padding_value = 0.0
+
+    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
+                 padding: int | tuple[int, int] = 0) -> None:
+        self.kernel_size = as_pair("kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else as_pair("stride", stride)
+        self.padding = as_pair("padding", padding, minimum=0)
+        if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
+            raise ShapeError(
+                f"{type(self).__name__} padding {self.padding} must be at most half the kernel "
+                f"{self.kernel_size} (as in PyTorch), or some windows would hold only padding"
+            )
+        self.pads = resolve_padding(self.padding, self.kernel_size, self.stride)
+
+    def _out_size(self, height: int, width: int) -> tuple[int, int]:
+        return (output_size(height, self.kernel_size[0], self.stride[0], self.pads[0]),
+                output_size(width, self.kernel_size[1], self.stride[1], self.pads[1]))
+
+    def _windows(self, x: np.ndarray):
+        """For each window position k: k and the pixels at that position of every window (a view)."""
+        padded = pad_images(x, self.pads, self.padding_value)
+        out_size = self._out_size(*x.shape[2:])
+        return [(k, padded[:, :, rows, cols]) for k, rows, cols in
+                window_offsets(self.kernel_size, self.stride, out_size)]
+
+    def _scatter(self, pieces, input_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """Add the k-th of ``pieces`` onto window position k of every window: the adjoint of ``_windows``."""
+        n, channels, height, width = input_shape
+        (top, bottom), (left, right) = self.pads
+        padded = new_images((n, channels, height + top + bottom, width + left + right), dtype)
+        out_size = self._out_size(height, width)
+        overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size))
+        for (_, rows, cols), piece in zip(window_offsets(self.kernel_size, self.stride, out_size), pieces):
+            if overlapping:
+                padded[:, :, rows, cols] += piece  # in place on our own zeros: overlapping windows add up
+            else:
+                padded[:, :, rows, cols] = piece  # windows apart: each pixel is written at most once
+        return padded[:, :, top : top + height, left : left + width]
+
+    def config(self) -> dict:
+        return {"kernel_size": list(self.kernel_size), "stride": list(self.stride),
+                "padding": list(self.padding)}
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 3:
+            raise ShapeError(
+                f"{type(self).__name__} expects samples of shape (channels, height, width); "
+                f"got {tuple(input_shape)}"
+            )
+        oh, ow = self._out_size(*input_shape[1:])
+        if oh < 1 or ow < 1:
+            raise ShapeError(
+                f"{type(self).__name__} window {self.kernel_size} does not fit an input of "
+                f"{input_shape[1]}×{input_shape[2]}; use a smaller window"
+            )
+        return (input_shape[0], oh, ow)
+
+
+class MaxPool2D(_WindowPool):
+    """The maximum of each ``kh × kw`` window (PyTorch's ``nn.MaxPool2d``; padding is −∞).
+
+    Ties: the gradient goes to ONE maximum of a window, the first in row-major order within
+    the window, as PyTorch does (never to every tied input, which would multiply it).
+
+    Shape:
+        input ``(n, c, h, w)``, output ``(n, c, oh, ow)``, ``oh = ⌊(h + 2·ph − kh) / sh⌋ + 1``.
+    """
+
+    padding_value = -np.inf
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return self.forward_train(x)[0]
+
+    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+        self.output_shape(x.shape[1:])
+        windows = self._windows(x)
+        best = windows[0][1].copy(order="K")  # Y = max over the window, starting at position 0
+        argmax = np.zeros_like(best, dtype=np.uint8)
+        for k, candidate in windows[1:]:
+            greater = candidate > best  # strictly: on a tie the earlier position keeps the maximum
+            np.maximum(best, candidate, out=best)  # in place on our own copy
+            # the positions only grow, so "k where greater, else unchanged" is a maximum too
+            np.maximum(argmax, np.multiply(greater, k, dtype=np.uint8), out=argmax)
+        return best, (argmax, x.shape)
+
+    def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
+        argmax, input_shape = cache
+        count = self.kernel_size[0] * self.kernel_size[1]
+        pieces = (grad_output * (argmax == k) for k in range(count))  # dX = dY at the argmax only
+        return self._scatter(pieces, input_shape, grad_output.dtype)
+
+
+class AvgPool2D(_WindowPool):
+    """The mean of each ``kh × kw`` window (PyTorch's ``nn.AvgPool2d``; zero padding counts
+    in the mean, PyTorch's ``count_include_pad=True``).
+
+    Shape:
+        input ``(n, c, h, w)``, output ``(n, c, oh, ow)``, ``oh = ⌊(h + 2·ph − kh) / sh⌋ + 1``.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.output_shape(x.shape[1:])
+        windows = self._windows(x)
+        total = windows[0][1].copy(order="K")
+        for _, piece in windows[1:]:
+            total += piece  # in place on our own copy
+        total *= 1.0 / (self.kernel_size[0] * self.kernel_size[1])  # Y = Σ_window X / (kh·kw)
+        return total
+
+    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+        return self.forward(x), x.shape
+
+    def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:
+        count = self.kernel_size[0] * self.kernel_size[1]
+        share = grad_output * (1.0 / count)  # dX = dY / (kh·kw), onto every pixel of the window
+        return self._scatter((share for _ in range(count)), input_shape, grad_output.dtype)
+
+
+class GlobalAvgPool2D(Layer):
+    """The mean of each channel over the whole image: ``(n, c, h, w) → (n, c)``.
+
+    Shape:
+        input ``(n, c, h, w)``, output ``(n, c)``.
+    """
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x.mean(axis=(2, 3))  # Y[n, c] = Σ_(y,x) X[n, c, y, x] / (h·w)
+
+    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+        return self.forward(x), x.shape
+
+    def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:
+        height, width = input_shape[2:]
+        share = grad_output[:, :, None, None] * (1.0 / (height * width))  # dX = dY / (h·w), everywhere
+        return np.broadcast_to(share, input_shape).copy()
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 3:
+            raise ShapeError(
+                f"GlobalAvgPool2D expects samples (channels, height, width); got {tuple(input_shape)}"
+            )
+        return (input_shape[0],)

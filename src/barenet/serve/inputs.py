@@ -1,0 +1,103 @@
+"""Request bodies to the 28x28 image the network sees, with a clear error for anything else.
+
+An image (PNG or JPEG: a drawing, a photo of a digit on paper) goes through barenet's own
+MNIST recipe, :func:`barenet.cli.images.mnist_style`: grayscale, ink made bright, cropped,
+fitted into 20x20, centred by mass in 28x28. That recipe is why a drawing is recognised as
+well as a test digit; a plain downscale is not. A JSON list of 784 numbers (0-255) is taken
+as an image already prepared that way, as an MNIST test row is.
+
+Every refusal is a :class:`RequestError` that carries its HTTP status.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..cli.images import WORK_SIDE, grey_pixels, mnist_style
+from ..errors import BarenetError, ImageReadError
+from .served import IMAGE_SIDE, IMAGE_SIZE
+
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a large phone photo; a drawing from the page is ~10 KB
+MAX_IMAGE_PIXELS = 4096 * 4096  # decoded size limit, checked from the header before decoding
+IMAGE_FORMATS = ("PNG", "JPEG")
+ACCEPTED = "a PNG or JPEG image (as the body, or one file in a multipart form) or a JSON list of 784 numbers"
+
+
+class RequestError(BarenetError):
+    """A request the server refuses: ``status`` is the HTTP status, the message says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def row_from_image(data: bytes) -> np.ndarray:
+    """A PNG or JPEG file's bytes as the 784 pixels (0-255, float32) the network sees."""
+    if not data:
+        raise RequestError(400, f"the image is empty (0 bytes); send {ACCEPTED}")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format not in IMAGE_FORMATS:
+                raise RequestError(415, f"the image is {image.format}; send a PNG or JPEG image")
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise RequestError(
+                    413, f"the image is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels "
+                    "(4096x4096): send a smaller image"
+                )
+            image.draft("L", (2 * WORK_SIDE, 2 * WORK_SIDE))  # a JPEG decodes at a reduced size
+            pixels = grey_pixels(image)  # what `barenet predict` reads from a file, alpha composited
+    except RequestError:
+        raise
+    except ValueError as error:  # e.g. fully transparent
+        raise RequestError(422, f"the image holds no digit ({error}): draw a digit first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
+        unknown = isinstance(error, UnidentifiedImageError)
+        reason = "not an image format Pillow knows" if unknown else str(error)
+        raise RequestError(400, f"the body is not a readable PNG or JPEG image ({reason}); send {ACCEPTED}") \
+            from None
+    try:
+        return mnist_style(pixels, source="the image").reshape(-1)
+    except ImageReadError:
+        raise RequestError(422, "the canvas is empty (the image is one flat colour): draw a digit first") \
+            from None
+
+
+def row_from_json(data: bytes) -> np.ndarray:
+    """A JSON body, ``[784 numbers]``, ``[[28 numbers] x 28]`` or ``{"pixels": ...}``, as 784 pixels."""
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise RequestError(400, f"the body is not valid JSON ({error}); send {ACCEPTED}") from None
+    if isinstance(value, dict):
+        if set(value) != {"pixels"}:
+            raise RequestError(
+                422, f"a JSON object must have exactly one key, 'pixels'; got keys {sorted(value)}"
+            )
+        value = value["pixels"]
+    if not isinstance(value, list):
+        raise RequestError(422, f"expected a JSON list of {IMAGE_SIZE} numbers; got a {type(value).__name__}")
+    try:
+        pixels = np.asarray(value)
+    except (ValueError, TypeError):
+        raise RequestError(
+            422, f"the pixels must be a flat list of {IMAGE_SIZE} numbers or {IMAGE_SIDE} lists of "
+            f"{IMAGE_SIDE}; the lists given have different lengths"
+        ) from None
+    if pixels.dtype.kind not in "iuf":
+        raise RequestError(422, f"the pixels must all be numbers; got values of type {pixels.dtype}")
+    if pixels.shape not in ((IMAGE_SIZE,), (IMAGE_SIDE, IMAGE_SIDE)):
+        raise RequestError(
+            422, f"expected {IMAGE_SIZE} numbers (a 28x28 image, row by row); got shape {list(pixels.shape)} "
+            f"({pixels.size} numbers)"
+        )
+    pixels = pixels.astype(np.float64).reshape(-1)
+    if not np.isfinite(pixels).all() or pixels.min() < 0 or pixels.max() > 255:
+        raise RequestError(422, "the pixels must be finite numbers from 0 (black) to 255 (white)")
+    if pixels.min() == pixels.max():
+        raise RequestError(422, "the image is blank (every pixel has the same value): draw a digit first")
+    return pixels.astype(np.float32)

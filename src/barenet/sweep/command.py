@@ -1,0 +1,182 @@
+"""``barenet sweep SPEC.toml [--workers N] [--storage URL] [--out DIR] [--prune]`` and
+``barenet sweep --report DIR``.
+
+The sweep folder (``--out``, default ``sweeps/<name>``) holds a copy of the spec
+(``spec.toml``), where the study lives (``sweep.json``; by default the journal file
+``study.journal`` beside it), every trial's run folder (``trials/trial-NNNN``) and the report.
+Running the same command again continues the sweep: finished trials are kept, the rest run.
+``sweep.json`` records ``--storage`` as given, for ``--report``: keep passwords out of the URL
+(PostgreSQL reads them from ``~/.pgpass``).
+
+This module imports only the standard library at first: Optuna, and the rest of the sweep,
+are imported when a sweep runs, so ``barenet --help`` works without the extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .spec import SweepSpec
+
+SPEC_FILE, SWEEP_FILE = "spec.toml", "sweep.json"
+MAX_ROUNDS = 3  # worker rounds: a later round runs the trials that a dead worker left behind
+EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", nargs="?", metavar="SPEC.toml", help="the sweep spec (examples/sweeps/)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="local worker processes (default: number of cores; 0: only create the study)")
+    parser.add_argument("--storage", metavar="URL",
+                        help="where the study lives, e.g. postgresql://user@host/db: every machine running "
+                             "the same command with the same URL joins one study (default: a journal file "
+                             "in the sweep folder)")
+    parser.add_argument("--out", metavar="DIR", help="the sweep folder (default: sweeps/<name>)")
+    parser.add_argument("--prune", action="store_true",
+                        help="stop trials worse than the median at the same epoch (Optuna's MedianPruner)")
+    parser.add_argument("--threads-per-worker", type=int, default=1, metavar="N",
+                        help="BLAS threads of each worker process (default 1)")
+    parser.add_argument("--report", metavar="DIR", help="redraw a sweep folder's report and print its table")
+
+
+def command_sweep(arguments: argparse.Namespace) -> int:
+    require_optuna()
+    from .spec import read_spec
+
+    if arguments.report:
+        return show_report(Path(arguments.report), arguments.storage)
+    if not arguments.spec:
+        raise ConfigError("give a sweep spec (barenet sweep SPEC.toml) or a sweep folder (--report DIR)")
+    workers = (os.cpu_count() or 1) if arguments.workers is None else arguments.workers
+    if workers < 0 or arguments.threads_per_worker < 1:
+        raise ConfigError("--workers must be >= 0 and --threads-per-worker >= 1")
+    spec = read_spec(arguments.spec)
+    folder = prepare_sweep_folder(Path(arguments.out or Path("sweeps") / spec.name), spec, arguments.storage)
+    from .engine import open_storage, open_study, release_dead_trials
+
+    study = open_study(spec, open_storage(arguments.storage, folder), prune=arguments.prune)
+    released = release_dead_trials(study)
+    if released:
+        print(f"{released} trial(s) left running by a stopped worker will run again")
+    print(f"sweep {spec.name!r}: {spec.total_trials} trials ({spec.n_settings} settings × "
+          f"{len(spec.seeds)} seeds), {workers} worker(s); folder {folder}")
+    if workers == 0:
+        return 0
+    status = run_workers(study, spec, folder, arguments, workers)
+    print_report(folder, spec, study)
+    if status == EXIT_INTERRUPTED:
+        print(f"interrupted: finished trials are kept; run the same command to continue "
+              f"({count_done(study)} of {spec.total_trials} done)", file=sys.stderr)
+    return status
+
+
+def require_optuna() -> None:
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise ConfigError('barenet sweep needs Optuna: pip install "barenet[sweep]"') from None
+
+
+def prepare_sweep_folder(folder: Path, spec: SweepSpec, storage: str | None) -> Path:
+    """Create the folder with the spec's copy; refuse a folder that holds another spec's sweep."""
+    from ..cli.runs import prepare_folder
+
+    prepare_folder(folder)
+    copy = folder / SPEC_FILE
+    if copy.exists() and copy.read_text() != spec.text:
+        raise ConfigError(f"{folder} holds the sweep of a different spec ({copy} differs): continue it with "
+                          f"that spec, or give this one another folder with --out DIR")
+    copy.write_text(spec.text)
+    (folder / SWEEP_FILE).write_text(json.dumps({"study": spec.name, "storage": storage}, indent=1) + "\n")
+    return folder
+
+
+def run_workers(study, spec: SweepSpec, folder: Path, arguments: argparse.Namespace, count: int) -> int:
+    """Run worker processes with a progress bar until the study is done; the exit status."""
+    from tqdm import tqdm
+
+    from .engine import release_dead_trials, waiting_trials
+    from .workers import start_workers, stop_workers, wait_for
+
+    progress = tqdm(total=spec.total_trials, desc=spec.name, unit="trial", file=sys.stderr)
+
+    def tick() -> None:
+        progress.n = count_done(study)
+        best = best_value(study, spec)
+        progress.set_postfix_str("" if best is None else f"best {spec.metric} {best:.4f}", refresh=False)
+        progress.refresh()
+
+    workers: list = []
+    try:
+        for _ in range(MAX_ROUNDS):
+            workers = start_workers(count, folder / SPEC_FILE, folder, arguments.storage, arguments.prune,
+                                    arguments.threads_per_worker)
+            wait_for(workers, 1.0, tick)
+            release_dead_trials(study)
+            if not any(worker.returncode == 0 for worker in workers) or not waiting_trials(study):
+                break
+    except KeyboardInterrupt:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # stop the workers in peace
+        stop_workers(workers)
+        release_dead_trials(study)
+        signal.signal(signal.SIGINT, previous)
+        tick()
+        progress.close()
+        return EXIT_INTERRUPTED
+    tick()
+    progress.close()
+    codes = [worker.returncode for worker in workers]
+    if all(code != 0 for code in codes):
+        print(f"barenet: error: the sweep's workers stopped with exit status {codes}; "
+              "their messages are above", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
+def count_done(study) -> int:
+    """Finished trials, not counting those that were queued again."""
+    from .engine import retried
+
+    trials = study.get_trials(deepcopy=False)
+    again = retried(trials)
+    return sum(trial.state.is_finished() and trial.number not in again for trial in trials)
+
+
+def best_value(study, spec: SweepSpec) -> float | None:
+    values = [trial.value for trial in study.get_trials(deepcopy=False) if trial.state.name == "COMPLETE"]
+    if not values:
+        return None
+    return max(values) if spec.direction == "maximize" else min(values)
+
+
+def print_report(folder: Path, spec: SweepSpec, study) -> None:
+    from .report import summarize, table_text, trial_rows, write_report
+
+    written = write_report(folder, spec, study)
+    print(table_text(summarize(trial_rows(study, spec), spec), spec))
+    print(f"written in {folder}: {', '.join(path.name for path in written)}")
+
+
+def show_report(folder: Path, storage: str | None) -> int:
+    """``--report DIR``: read the study the folder names, redraw, print the table."""
+    if not (folder / SPEC_FILE).is_file() or not (folder / SWEEP_FILE).is_file():
+        raise ConfigError(f"{folder} is not a sweep folder (it holds no {SPEC_FILE} and {SWEEP_FILE})")
+    from .spec import read_spec
+
+    spec = read_spec(folder / SPEC_FILE)
+    storage = storage or json.loads((folder / SWEEP_FILE).read_text()).get("storage")
+    from .engine import load_existing_study, open_storage
+
+    study = load_existing_study(spec, open_storage(storage, folder))
+    print(f"sweep {spec.name!r}: {count_done(study)} of {spec.total_trials} trials done")
+    print_report(folder, spec, study)
+    return 0

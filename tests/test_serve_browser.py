@@ -1,0 +1,223 @@
+"""``barenet serve`` in a real browser: Debian's Chromium, driven by Playwright for Python with
+real pointer events, against a real server serving a model trained here on real MNIST.
+
+Never downloads a browser: it uses /usr/bin/chromium and skips, saying why, without it.
+``BARENET_SCREENSHOT=docs/images/serve.png`` also saves the mid-prediction screenshot there
+(the README's picture); otherwise it goes to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DATA_DIR, barenet, cli_environment, mnist_present
+from PIL import Image
+from serve_helpers import load_served, random_cnn, running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright (pip)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="no /usr/bin/chromium: apt-get install chromium"),
+    pytest.mark.skipif(not mnist_present(), reason=f"the browser tests train on MNIST; not in {DATA_DIR}"),
+]
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """A small MLP trained on 6,000 MNIST digits by ``barenet train`` (about 93 % right)."""
+    folder = tmp_path_factory.mktemp("browser") / "run"
+    result = barenet(
+        "train", "--data-dir", DATA_DIR, "--train-limit", 6000, "--epochs", 3, "--layers", 784, 128, 10,
+        "--seed", 0, "--quiet", "--out", folder, cwd=folder.parent, env=cli_environment(folder.parent),
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def open_page(browser, served):
+    """The page of a server serving ``served``, loaded; fails on any JavaScript error."""
+    with running_server(served) as url:
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            page.goto(url)
+            page.wait_for_selector("body[data-ready='1']")
+            yield page
+        finally:
+            page.close()
+        assert errors == []
+
+
+@pytest.fixture(scope="module")
+def page(browser, run_folder):
+    with open_page(browser, load_served(run_folder, str(DATA_DIR))) as page:
+        yield page
+
+
+def draw(page, *strokes) -> None:
+    """Draw strokes (lists of (x, y) on the 336 px canvas) with the mouse, as a person does."""
+    box = page.locator("#draw").bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=3)
+        page.mouse.up()
+
+
+def wait_for_answer(page, count: int) -> str:
+    """Wait until the page has had ``count`` answers and asks for no more; the class it shows."""
+    page.wait_for_selector(f"body[data-predictions='{count}']")
+    page.wait_for_selector("body[data-pending='0']")
+    return page.inner_text("#predicted-label")
+
+
+def wait_for_last_answer(page) -> str:
+    """Wait for the answer to the drawing as it is now (earlier ones may come first)."""
+    page.wait_for_selector("body[data-pending='0']")
+    return page.inner_text("#predicted-label")
+
+
+def answers(page) -> int:
+    return int(page.evaluate("() => Number(document.body.dataset.predictions || 0)"))
+
+
+def lit_pixels(page, selector: str) -> list[int]:
+    """For each canvas matching ``selector``: how many of its pixels are not black or white."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].map((canvas) => {
+            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            let lit = 0;
+            for (let i = 0; i < data.length; i += 4) {
+                const sum = data[i] + data[i + 1] + data[i + 2];
+                if (sum > 30 && sum < 735) lit++;
+            }
+            return lit;
+        })""",
+        selector,
+    )
+
+
+ONE = [[(176, 60), (168, 290)], [(140, 90), (176, 60)]]
+SEVEN = [[(90, 80), (250, 80), (200, 160), (150, 285)]]
+ZERO = [[(168 + 70 * math.sin(t), 168 - 110 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]]
+
+
+def test_drawn_digits_are_recognised_and_shown_inside_the_network(page, tmp_path):
+    for strokes, digit in ((ONE, "1"), (ZERO, "0"), (SEVEN, "7")):
+        page.click("#clear")
+        before = answers(page)
+        assert page.inner_text("#predicted-label") == "?"
+        draw(page, *strokes)
+        assert wait_for_last_answer(page) == digit
+        assert answers(page) > before
+        probability = float(page.inner_text("#predicted-probability").split("%")[0])
+        assert 10 <= probability <= 100
+        assert page.locator("#bars li.top .label").inner_text() == digit
+        assert min(lit_pixels(page, "#preview")) > 30  # gray pixels: the antialiased 28x28 digit
+        assert min(lit_pixels(page, "#saliency")) > 30
+        maps = lit_pixels(page, "#layers canvas.activation")
+        assert len(maps) == 1 and min(maps) > 10  # the one hidden layer, 128 units
+    screenshot = Path(os.environ.get("BARENET_SCREENSHOT", tmp_path / "serve.png"))
+    page.screenshot(path=str(screenshot))
+    assert Image.open(screenshot).size == (1500, 1100)
+
+
+def test_clear_resets_and_undo_removes_the_last_stroke(page):
+    page.click("#clear")
+    draw(page, ONE[0])
+    wait_for_last_answer(page)
+    after_one = answers(page)
+    draw(page, [(60, 300), (300, 300)])  # a line under the 1
+    wait_for_last_answer(page)
+    after_line = answers(page)
+    assert after_line > after_one
+    page.click("#undo")  # back to the 1 alone: asked again
+    assert wait_for_answer(page, after_line + 1) == "1"
+    page.click("#clear")
+    assert page.inner_text("#predicted-label") == "?"
+    assert page.inner_text("#predicted-probability") == "draw something"
+    assert lit_pixels(page, "#preview") == [0] and lit_pixels(page, "#saliency") == [0]
+    assert page.locator("#layers canvas").count() == 0
+    assert page.evaluate("""() => {
+        const canvas = document.getElementById("draw");
+        const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        return data.every((value) => value === 255);
+    }""")
+
+
+def test_an_uploaded_photo_is_read_the_mnist_way(page, run_folder, tmp_path):
+    from barenet.cli.images import read_digit_image
+    from barenet.datasets import load_mnist
+
+    model = load_served(run_folder).model
+    (_, _), (x_test, y_test) = load_mnist(DATA_DIR)
+    for index in range(50):  # a test "2" as a scan would show it: dark ink on white paper, large
+        photo = tmp_path / f"scan{index}.png"
+        Image.fromarray(255 - x_test[index]).resize((224, 224), Image.Resampling.BICUBIC).save(photo)
+        if y_test[index] == 2 and model.predict(read_digit_image(photo)[None])[0] == 2:
+            break
+    page.click("#clear")
+    before = answers(page)
+    page.set_input_files("#upload", str(photo))
+    assert wait_for_answer(page, before + 1) == "2"
+    assert min(lit_pixels(page, "#preview")) > 30
+    page.set_input_files("#upload", str(Path(__file__)))  # not an image: the page says why
+    page.wait_for_selector("#status:has-text('not a readable PNG or JPEG')")
+    page.click("#clear")
+    assert page.inner_text("#status") == ""
+
+
+def test_run_folder_curves_and_confusion_cells(page):
+    assert page.locator("#run").is_visible()
+    title = page.locator("#confusion-title").inner_text()
+    assert title.startswith("Confusion matrix: 10,000 mnist test images")
+    assert min(lit_pixels(page, "#loss-chart")) > 100 and min(lit_pixels(page, "#accuracy-chart")) > 100
+    cell = page.locator("#confusion td[data-true='4'][data-predicted='9']")
+    count = int(cell.inner_text())
+    cell.click()
+    page.wait_for_selector("#cell-title:has-text('true 4, said 9')")
+    shown = page.locator("#cell-images canvas").count()
+    assert shown == min(count, 60) and shown > 0
+    assert min(lit_pixels(page, "#cell-images canvas")) > 10
+    assert page.locator("#cell-images figcaption").first.inner_text().startswith("4→9")
+
+
+def test_a_convolutional_network_shows_its_feature_maps(browser):
+    from barenet.serve.served import ServedModel
+
+    served = ServedModel(random_cnn(), "cnn.npz", [str(digit) for digit in range(10)])
+    with open_page(browser, served) as cnn_page:
+        draw(cnn_page, *SEVEN)
+        wait_for_last_answer(cnn_page)
+        captions = cnn_page.locator("#layers figcaption").all_inner_texts()
+        assert [caption.split(" (")[0] for caption in captions] == [
+            "layer 3 · ReLU · 8 feature maps 26×26", "layer 6 · ReLU · 12 feature maps 11×11, first 8 shown"
+        ]
+        maps = lit_pixels(cnn_page, "#layers canvas.activation")
+        assert len(maps) == 16 and sum(count > 0 for count in maps) >= 8
+        assert cnn_page.locator("#run").is_hidden()
