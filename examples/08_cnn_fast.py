@@ -20,7 +20,7 @@ from barenet.training import Trainer, evaluate
 
 
 def main():
-    args = arguments(__doc__.splitlines()[0], epochs=4, seed=0, hidden=[128], dropout=0.3, batch_size=128,
+    args = arguments(__doc__.splitlines()[0], epochs=3, seed=0, hidden=[128], dropout=0.3, batch_size=128,
                      lr=2e-3, batch_norm=1)
     (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir)
     x_train, x_test = flatten_images(x_train), flatten_images(x_test)  # float32 0..255
