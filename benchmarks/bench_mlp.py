@@ -85,12 +85,12 @@ def synthetic_mnist(seed: int = 0):
 
 
 def default_recipe() -> tuple[dict, str]:
-    """The default MNIST recipe of ``barenet train`` (``barenet.cli.config.RunConfig``'s defaults),
+    """The default MNIST recipe of ``barenet train`` (``barenet.runs.config.RunConfig``'s defaults),
     else the fallback. The learning rate is held constant for both contenders: ``barenet train``
     anneals it over its planned epochs (``lr_schedule``), which a run stopped at a target
     accuracy does not have."""
     try:
-        from barenet.cli.config import DEFAULT_LR, HIDDEN_LAYERS, RunConfig
+        from barenet.runs.config import DEFAULT_LR, HIDDEN_LAYERS, RunConfig
     except ImportError:
         return dict(FALLBACK_RECIPE), "benchmark fallback (no barenet.config)"
     defaults = RunConfig()

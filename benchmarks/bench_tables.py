@@ -28,7 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from barenet import load
-from barenet.cli.data_sources import TEST_FRACTION
+from barenet.runs.data_sources import TEST_FRACTION
 from barenet.datasets import load_table, train_validation_split
 
 SETS = {

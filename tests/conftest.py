@@ -131,7 +131,7 @@ SHAPES = ("one", "dash", "ring")
 
 def shapes_dataset(n_samples: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Drawn shapes prepared the MNIST way: x uint8 ``(n_samples, 784)``, y the shape's index."""
-    from barenet.cli.images import mnist_style
+    from barenet.runs.images import mnist_style
 
     y = rng.integers(0, len(SHAPES), n_samples)
     x = np.empty((n_samples, 784), dtype=np.uint8)

@@ -26,7 +26,7 @@ from conftest import (
 )
 
 from barenet import load
-from barenet.cli.config import read_toml
+from barenet.runs.config import read_toml
 from barenet.cli.main import main
 from barenet.training.checkpoints import read_checkpoint
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from barenet.cli.config import ConfigError, build_config, read_toml, resolve_for_data, toml_text
-from barenet.cli.runs import build_model, build_trainer
+from barenet.runs.config import ConfigError, build_config, read_toml, resolve_for_data, toml_text
+from barenet.runs.training_run import build_model, build_trainer
 
 
 def test_layers_override_in_order():

@@ -39,7 +39,7 @@ def layer_gradcheck(layer, x: np.ndarray, training: bool = True, seed: int = 123
 
     Also checks that backward leaves the upstream gradient and the cache as they were."""
     rng = np.random.default_rng(seed)
-    output, cache = layer.forward_train(x.copy(), training)
+    output, cache = layer.forward_with_cache(x.copy(), training=training)
     grad_output = rng.normal(size=output.shape)
     kept = grad_output.copy()
     grad_input = layer.backward(grad_output, cache)
@@ -47,7 +47,7 @@ def layer_gradcheck(layer, x: np.ndarray, training: bool = True, seed: int = 123
     assert grad_input.shape == x.shape
 
     def loss() -> float:
-        return float(np.sum(layer.forward(x, training) * grad_output))
+        return float(np.sum(layer.forward(x, training=training) * grad_output))
 
     assert_close(grad_input, numeric_gradient(loss, x), f"{type(layer).__name__} input")
     for parameter in layer.parameters():
@@ -112,7 +112,7 @@ def test_global_average_pooling_gradient_and_shape():
 @pytest.mark.parametrize("layer", [MaxPool2D(2), MaxPool2D(3, stride=1)])
 def test_max_pooling_ties_send_the_gradient_to_one_input_the_first(layer):
     x = np.zeros((1, 1, 4, 4))  # every window a tie
-    output, cache = layer.forward_train(x)
+    output, cache = layer.forward_with_cache(x, training=True)
     grad = layer.backward(np.ones_like(output), cache)
     # exactly one input per window gets the gradient: the first maximum in row-major order
     assert grad.sum() == output.size
@@ -129,7 +129,7 @@ def test_max_pooling_ties_agree_with_pytorch():
     x = rng.integers(0, 3, size=(2, 3, 6, 6)).astype(np.float64)  # many ties
     for layer, reference in ((MaxPool2D(2), torch.nn.MaxPool2d(2)),
                              (MaxPool2D(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1))):
-        output, cache = layer.forward_train(x)
+        output, cache = layer.forward_with_cache(x, training=True)
         upstream = rng.normal(size=output.shape)
         tensor = torch.tensor(x, requires_grad=True)
         reference(tensor).backward(torch.tensor(upstream))
@@ -150,7 +150,7 @@ def test_conv2d_agrees_with_pytorch(stride, padding, kernel):
         reference.weight.copy_(torch.tensor(layer.weight.value))
         reference.bias.copy_(torch.tensor(layer.bias.value))
     x = rng.normal(size=(2, 3, 7, 6))
-    output, cache = layer.forward_train(x)
+    output, cache = layer.forward_with_cache(x, training=True)
     tensor = torch.tensor(x, requires_grad=True)
     expected = reference(tensor)
     upstream = rng.normal(size=output.shape)
@@ -168,7 +168,7 @@ def test_average_pooling_agrees_with_pytorch():
     for layer, reference in pairs:
         tensor = torch.tensor(x, requires_grad=True)
         expected = reference(tensor)
-        output, cache = layer.forward_train(x)
+        output, cache = layer.forward_with_cache(x, training=True)
         upstream = np.random.default_rng(7).normal(size=output.shape)
         expected.backward(torch.tensor(upstream))
         np.testing.assert_allclose(output, expected.detach().numpy(), atol=1e-12)
@@ -210,9 +210,9 @@ def test_pooling_gradients_over_shapes(height, width, kernel, stride, maximum):
 def test_flatten_and_reshape_round_trip():
     x = np.arange(2 * 12, dtype=np.float64).reshape(2, 12)
     reshape, flatten = Reshape((3, 2, 2)), Flatten()
-    images, cache = reshape.forward_train(x)
+    images, cache = reshape.forward_with_cache(x, training=True)
     assert images.shape == (2, 3, 2, 2) and reshape.input_shape() == (12,)
-    rows, flat_cache = flatten.forward_train(images)
+    rows, flat_cache = flatten.forward_with_cache(images, training=True)
     np.testing.assert_array_equal(rows, x)
     np.testing.assert_array_equal(reshape.backward(flatten.backward(rows, flat_cache), cache), x)
     with pytest.raises(ShapeError, match="12 values"):

@@ -56,9 +56,9 @@ def test_two_optimisers_on_one_model_both_train_the_same_weights():
     loss = CrossEntropy()
     before = loss_of(model, x, y)
     for optimizer in (first, second, first, second) * 10:
-        output, tape = model.forward_train(x, logits=True)
-        loss.forward(output, y)
-        model.backward(loss.backward(), tape)
+        output, tape = model.forward_with_cache(x, logits=True, training=True)
+        _, loss_cache = loss.forward(output, y)
+        model.backward(loss.backward(loss_cache), tape)
         optimizer.step()
     assert loss_of(model, x, y) < 0.5 * before
 
@@ -125,11 +125,11 @@ def test_predict_between_forward_and_backward_leaves_the_gradient_unchanged():
 
     def gradients(predict_in_between: bool) -> np.ndarray:
         model.layers[2].rng = np.random.default_rng(5)  # the same dropout mask both times
-        output, tape = model.forward_train(x, logits=True)
+        output, tape = model.forward_with_cache(x, logits=True, training=True)
         if predict_in_between:
             model.predict(np.random.default_rng(1).standard_normal((500, 4)))
-        loss.forward(output, y)
-        model.backward(loss.backward(), tape)
+        _, loss_cache = loss.forward(output, y)
+        model.backward(loss.backward(loss_cache), tape)
         return model.flat.grads.copy()
 
     np.testing.assert_array_equal(gradients(False), gradients(True))
@@ -211,7 +211,7 @@ def test_a_layers_backward_leaves_the_callers_arrays_unchanged(name):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 4))
     x_before = x.copy()
-    output, cache = layer.forward_train(x)
+    output, cache = layer.forward_with_cache(x, training=True)
     grad_output = rng.standard_normal(output.shape)
     grad_before = grad_output.copy()
     grad_input = layer.backward(grad_output, cache)
@@ -224,10 +224,10 @@ def test_a_layers_backward_leaves_the_callers_arrays_unchanged(name):
 def test_the_models_backward_leaves_the_callers_gradient_unchanged():
     x, y = blobs(32)
     model = mlp([4, 8, 8, 3], activation="tanh", preprocessing=[Rescale(0.5)], rng=0)
-    output, tape = model.forward_train(x, logits=True)
+    output, tape = model.forward_with_cache(x, logits=True, training=True)
     loss = CrossEntropy()
-    loss.forward(output, y)
-    grad = loss.backward()
+    _, loss_cache = loss.forward(output, y)
+    grad = loss.backward(loss_cache)
     before = grad.copy()
     grad_x = model.backward(grad, tape, input_grad=True)
     np.testing.assert_array_equal(grad, before)
@@ -239,9 +239,9 @@ def test_loss_backward_twice_returns_the_same_gradient(loss):
     rng = np.random.default_rng(0)
     output = rng.standard_normal((6, 3))
     target = rng.integers(0, 3, 6) if isinstance(loss, CrossEntropy) else rng.random((6, 3)).round()
-    loss.forward(output, target)
-    first = loss.backward()
-    second = loss.backward()
+    _, cache = loss.forward(output, target)
+    first = loss.backward(cache)
+    second = loss.backward(cache)
     np.testing.assert_array_equal(first, second)
     if isinstance(loss, CrossEntropy):
         np.testing.assert_allclose(first.sum(axis=1), 0.0, atol=1e-15)
@@ -305,7 +305,7 @@ def test_old_model_files_still_load(tmp_path):
 
 
 def test_rmsprop_has_one_default_learning_rate_everywhere():
-    from barenet.cli.config import DEFAULT_LR
+    from barenet.runs.config import DEFAULT_LR
     from barenet.optim import DEFAULT_LR as OPTIMISER_DEFAULTS
 
     model = mlp([2, 2], rng=0)

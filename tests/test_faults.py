@@ -22,8 +22,8 @@ import pytest
 from PIL import Image
 
 import barenet
-from barenet.cli.config import build_config, read_toml
-from barenet.cli.data_sources import load_data
+from barenet.runs.config import build_config, read_toml
+from barenet.runs.data_sources import load_data
 from barenet.saving.atomic import remove_stale_temporaries, write_atomic
 from barenet.training import read_checkpoint
 from barenet.training.callbacks import read_history_csv

@@ -30,7 +30,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import barenet
-from barenet.cli.runs import config_from_checkpoint
+from barenet.runs.training_run import config_from_checkpoint
 from barenet.errors import BarenetError, ModelFileError
 from barenet.saving import DESCRIPTION_KEY
 from barenet.training import Trainer

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from barenet.cli.images import read_digit_image
+from barenet.runs.images import read_digit_image
 
 FUZZ = settings(
     max_examples=examples(120),

@@ -177,9 +177,9 @@ def test_training_feeds_every_batch_through_one_reused_buffer():
     rescale = model.layers[0]
     original = rescale.forward
 
-    def keep_input(batch, training=False):
+    def keep_input(batch, *, training=False):
         inputs.append(batch)
-        return original(batch, training)
+        return original(batch, training=training)
 
     rescale.forward = keep_input
     Trainer(model, optimizer="adam", batch_size=64, seed=0).fit(x, y, epochs=1, verbose=0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import draw_shape, save_png
 
-from barenet.cli.images import ImageReadError, mnist_style, read_digit_image
+from barenet.runs.images import ImageReadError, mnist_style, read_digit_image
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:

@@ -56,7 +56,7 @@ def test_dense_forward_is_x_times_w_plus_b():
 def test_dense_backward_gives_dx_dw_db():
     layer = Dense(3, 2, rng=0, dtype=np.float64)
     x, grad_output = random((4, 3), seed=1), random((4, 2), seed=2)
-    _, cache = layer.forward_train(x)
+    _, cache = layer.forward_with_cache(x, training=True)
     grad_x = layer.backward(grad_output.copy(), cache)
     np.testing.assert_allclose(grad_x, grad_output @ layer.weight.value.T, rtol=1e-12)
     np.testing.assert_allclose(layer.weight.grad, x.T @ grad_output, rtol=1e-12)
@@ -67,7 +67,7 @@ def test_dense_backward_overwrites_gradients_instead_of_accumulating():
     layer = Dense(3, 2, rng=0, dtype=np.float64)
     x, grad_output = random((4, 3)), random((4, 2), seed=1)
     for _ in range(2):
-        _, cache = layer.forward_train(x)
+        _, cache = layer.forward_with_cache(x, training=True)
         layer.backward(grad_output.copy(), cache)
     np.testing.assert_allclose(layer.weight.grad, x.T @ grad_output, rtol=1e-12)
 
@@ -78,7 +78,7 @@ def test_dense_backward_overwrites_gradients_instead_of_accumulating():
 def test_elementwise_activation_matches_its_formula_and_derivative(layer, function, derivative, x):
     grad_output = np.linspace(-1, 1, x.size).reshape(x.shape)
     np.testing.assert_allclose(layer.forward(x), function(x), rtol=1e-12, atol=1e-15)
-    _, cache = layer.forward_train(x)
+    _, cache = layer.forward_with_cache(x, training=True)
     np.testing.assert_allclose(
         layer.backward(grad_output.copy(), cache), grad_output * derivative(x), rtol=1e-9, atol=1e-15
     )
@@ -98,7 +98,7 @@ def test_softmax_rows_are_probabilities_proportional_to_exp(x):
 @given(x=batches)
 def test_softmax_backward_is_the_jacobian_product(x):
     layer = Softmax()
-    s, cache = layer.forward_train(x)
+    s, cache = layer.forward_with_cache(x, training=True)
     grad_output = np.cos(np.arange(x.size, dtype=float)).reshape(x.shape)
     grad_x = layer.backward(grad_output.copy(), cache)
     for row in range(len(x)):
@@ -115,7 +115,7 @@ def test_rescale_is_affine_and_its_gradient_is_the_scale():
     layer = Rescale(1 / 255, offset=-0.5)
     x = np.array([[0.0, 255.0, 51.0]])
     np.testing.assert_allclose(layer.forward(x), [[-0.5, 0.5, -0.3]], rtol=1e-12)
-    _, cache = layer.forward_train(x)
+    _, cache = layer.forward_with_cache(x, training=True)
     np.testing.assert_allclose(layer.backward(np.ones((1, 3)), cache), np.full((1, 3), 1 / 255), rtol=1e-12)
 
 
@@ -125,7 +125,7 @@ def test_standardize_fit_gives_zero_mean_unit_variance_on_training_data():
     z = layer.forward(x)
     np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(z.std(axis=0), 1.0, rtol=1e-12)
-    _, cache = layer.forward_train(x[:1])
+    _, cache = layer.forward_with_cache(x[:1], training=True)
     np.testing.assert_allclose(layer.backward(np.ones((1, 3)), cache), 1 / x.std(axis=0)[None], rtol=1e-12)
 
 
@@ -152,7 +152,7 @@ def test_dropout_zeros_a_fraction_p_and_scales_survivors_by_one_over_keep():
 
 def test_dropout_backward_uses_the_forward_mask():
     layer = Dropout(0.5, rng=0)
-    y, mask = layer.forward_train(np.ones((6, 7)))
+    y, mask = layer.forward_with_cache(np.ones((6, 7)), training=True)
     np.testing.assert_array_equal(layer.backward(np.ones((6, 7)), mask), y)
 
 
@@ -176,7 +176,7 @@ def test_sigmoid_and_softmax_are_exact_for_logits_of_plus_minus_1e4(dtype):
         np.testing.assert_array_equal(softmax(z), [[1, 0], [0, 1], [0.5, 0.5]])
         np.testing.assert_array_equal(log_softmax(z), [[0, -2e4], [-2e4, 0], [-np.log(dtype(2))] * 2])
         for layer in (Sigmoid(), Softmax()):
-            _, cache = layer.forward_train(z)
+            _, cache = layer.forward_with_cache(z, training=True)
             assert np.all(np.isfinite(layer.backward(np.ones_like(z), cache)))
 
 
@@ -196,7 +196,7 @@ LAYER_FACTORIES = {
 def test_layer_keeps_the_dtype_through_forward_and_backward(name, dtype):
     layer = LAYER_FACTORIES[name](dtype)
     x = random((3, 4), dtype=dtype)
-    output, cache = layer.forward_train(x)
+    output, cache = layer.forward_with_cache(x, training=True)
     grad_x = layer.backward(np.ones_like(output), cache)
     assert output.dtype == dtype
     assert grad_x.dtype == dtype

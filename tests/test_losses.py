@@ -41,25 +41,26 @@ def test_cross_entropy_is_minus_mean_log_softmax_and_its_gradient(shape, seed, s
     z = random(shape, seed) * scale
     y = np.random.default_rng(seed + 1).integers(0, k, size=n)
     loss = CrossEntropy()
-    value = loss.forward(z, y)
+    value, cache = loss.forward(z, y)
     expected = -np.mean(np.log(direct_softmax(z))[np.arange(n), y])
     np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)  # log p, p ≈ 1: absolute
     one_hot = np.eye(k)[y]
-    np.testing.assert_allclose(loss.backward(), (direct_softmax(z) - one_hot) / n, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(loss.backward(cache), (direct_softmax(z) - one_hot) / n, rtol=1e-10, atol=1e-15)
 
 
 def test_cross_entropy_with_one_hot_rows_equals_cross_entropy_with_class_ids():
     z, y = random((5, 4)), np.array([3, 0, 1, 1, 2])
-    by_ids, by_rows = CrossEntropy(), CrossEntropy()
-    assert by_ids.forward(z, y) == by_rows.forward(z, np.eye(4)[y])
-    np.testing.assert_array_equal(by_ids.backward(), by_rows.backward())
+    loss = CrossEntropy()
+    (by_ids, ids_cache), (by_rows, rows_cache) = loss.forward(z, y), loss.forward(z, np.eye(4)[y])
+    assert by_ids == by_rows
+    np.testing.assert_array_equal(loss.backward(ids_cache), loss.backward(rows_cache))
 
 
 def test_cross_entropy_accepts_class_ids_as_a_column_or_as_whole_floats():
     z, y = random((3, 4)), np.array([3, 0, 1])
-    expected = CrossEntropy().forward(z, y)
-    assert CrossEntropy().forward(z, y[:, None]) == expected
-    assert CrossEntropy().forward(z, y.astype(float)) == expected
+    expected = CrossEntropy()(z, y)
+    assert CrossEntropy()(z, y[:, None]) == expected
+    assert CrossEntropy()(z, y.astype(float)) == expected
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -67,8 +68,8 @@ def test_cross_entropy_is_exact_for_logits_of_plus_minus_1e4(dtype):
     z = np.array([[1e4, -1e4], [1e4, -1e4]], dtype=dtype)
     loss = CrossEntropy()
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        value = loss.forward(z, np.array([0, 1]))  # one sure and right, one sure and wrong
-        grad = loss.backward()
+        value, cache = loss.forward(z, np.array([0, 1]))  # one sure and right, one sure and wrong
+        grad = loss.backward(cache)
     assert value == pytest.approx((0 + 2e4) / 2)  # −log softmax = 0 and 2e4
     np.testing.assert_array_equal(grad, [[0, 0], [0.5, -0.5]])  # (p − onehot) / n
 
@@ -86,12 +87,12 @@ def test_binary_cross_entropy_is_its_formula(shape, seed, scale):
     z = random(shape, seed) * scale
     y = np.random.default_rng(seed + 1).uniform(size=shape)
     loss = BinaryCrossEntropy()
-    value = loss.forward(z, y)
+    value, cache = loss.forward(z, y)
     p = direct_sigmoid(z)
     # −[y log σ(z) + (1 − y) log(1 − σ(z))], writing 1 − σ(z) as σ(−z) to keep its digits
     expected = -np.mean(y * np.log(p) + (1 - y) * np.log(direct_sigmoid(-z)))
     np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(loss.backward(), (p - y) / z.size, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(loss.backward(cache), (p - y) / z.size, rtol=1e-10, atol=1e-15)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -100,15 +101,15 @@ def test_binary_cross_entropy_is_exact_for_logits_of_plus_minus_1e4(dtype):
     y = np.array([1, 0, 0, 1])
     loss = BinaryCrossEntropy()
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        value = loss.forward(z, y)
-        grad = loss.backward()
+        value, cache = loss.forward(z, y)
+        grad = loss.backward(cache)
     assert value == pytest.approx((0 + 0 + 1e4 + 1e4) / 4)
     np.testing.assert_array_equal(grad, np.array([[0], [0], [1], [-1]]) / 4)
 
 
 def test_binary_cross_entropy_accepts_a_flat_target_for_a_single_output():
     z, y = random((4, 1)), np.array([0, 1, 1, 0])
-    assert BinaryCrossEntropy().forward(z, y) == BinaryCrossEntropy().forward(z, y[:, None])
+    assert BinaryCrossEntropy()(z, y) == BinaryCrossEntropy()(z, y[:, None])
 
 
 # ---- mean squared error -----------------------------------------------------------------
@@ -124,17 +125,17 @@ def test_mse_is_the_mean_over_every_element(prediction, half):
     target = np.sin(np.arange(prediction.size)).reshape(prediction.shape)
     loss = MSE(half=half)
     factor = 0.5 if half else 1.0
-    value = loss.forward(prediction, target)
+    value, cache = loss.forward(prediction, target)
     squares = [(a - b) ** 2 for a, b in zip(prediction.ravel(), target.ravel())]
     np.testing.assert_allclose(value, factor * sum(squares) / len(squares), rtol=1e-12)
     np.testing.assert_allclose(
-        loss.backward(), 2 * factor * (prediction - target) / prediction.size, rtol=1e-12
+        loss.backward(cache), 2 * factor * (prediction - target) / prediction.size, rtol=1e-12
     )
 
 
 def test_mse_accepts_a_flat_target_for_a_single_output():
     prediction = np.array([[1.0], [2.0], [4.0]])
-    assert MSE().forward(prediction, np.array([1.0, 1.0, 1.0])) == pytest.approx((0 + 1 + 9) / 3)
+    assert MSE()(prediction, np.array([1.0, 1.0, 1.0])) == pytest.approx((0 + 1 + 9) / 3)
 
 
 # ---- dtypes -----------------------------------------------------------------------------
@@ -149,9 +150,9 @@ def test_mse_accepts_a_flat_target_for_a_single_output():
 ], ids=["cross_entropy", "bce", "mse", "half_mse"])
 def test_loss_gradient_keeps_the_output_dtype(loss, target, dtype):
     output = random((3, 3)).astype(dtype)
-    value = loss.forward(output, target)
+    value, cache = loss.forward(output, target)
     assert isinstance(value, float) and np.isfinite(value)
-    assert loss.backward().dtype == dtype
+    assert loss.backward(cache).dtype == dtype
 
 
 # ---- L2 -----------------------------------------------------------------------------------
@@ -191,12 +192,12 @@ def test_l2_gradient_adds_lambda_over_m_times_each_weight_and_nothing_to_biases(
 ])
 def test_cross_entropy_refuses_bad_labels_by_saying_what_it_expects(target, message):
     with pytest.raises(ValueError, match=message):
-        CrossEntropy().forward(random((3, 3)), target)
+        CrossEntropy()(random((3, 3)), target)
 
 
 def test_binary_cross_entropy_refuses_targets_outside_0_1():
     with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
-        BinaryCrossEntropy().forward(random((2, 1)), np.array([0.0, 2.0]))
+        BinaryCrossEntropy()(random((2, 1)), np.array([0.0, 2.0]))
 
 
 @pytest.mark.parametrize("loss", [MSE(), BinaryCrossEntropy()], ids=["mse", "bce"])

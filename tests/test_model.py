@@ -56,7 +56,7 @@ def test_compute_gradients_adds_the_l2_penalty_to_value_and_weight_gradients():
     x, target = np.random.default_rng(0).normal(size=(5, 3)), np.zeros((5, 2))
     plain = model.compute_gradients(x, target, MSE()).loss
     plain_grads = [p.grad.copy() for p in model.parameters()]
-    penalised = model.compute_gradients(x, target, MSE(), L2Penalty(0.4)).loss
+    penalised = model.compute_gradients(x, target, MSE(), l2=L2Penalty(0.4)).loss
     weights = [p.value for p in model.parameters() if p.decay]
     assert penalised == pytest.approx(plain + 0.4 / (2 * 5) * sum(np.sum(w**2) for w in weights), rel=1e-12)
     for parameter, grad in zip(model.parameters(), plain_grads):
@@ -97,7 +97,7 @@ def test_models_are_float32_by_default_and_float64_on_request():
 def test_training_pass_keeps_the_dtype(dtype):
     model = mlp([4, 5, 5, 3], dropout=0.1, rng=0, dtype=dtype)
     x, y = blobs(8, dtype=dtype)
-    grad_x = model.compute_gradients(x, y, CrossEntropy(), L2Penalty(0.1), input_grad=True).input_grad
+    grad_x = model.compute_gradients(x, y, CrossEntropy(), l2=L2Penalty(0.1), input_grad=True).input_grad
     assert grad_x.dtype == dtype
     assert all(p.grad.dtype == dtype for p in model.parameters())
 
@@ -135,7 +135,7 @@ def train(seed, optimizer="adam", epochs=2, batch_size=16):
         permutation = order.permutation(len(x))
         for start in range(0, len(x), batch_size):
             batch = permutation[start : start + batch_size]
-            losses.append(model.compute_gradients(x[batch], y[batch], loss, l2).loss)
+            losses.append(model.compute_gradients(x[batch], y[batch], loss, l2=l2).loss)
             step.step()
     return model, losses
 

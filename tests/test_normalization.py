@@ -59,7 +59,7 @@ def test_training_uses_batch_statistics_and_updates_running_ones_in_place():
     layer = BatchNorm2D(2, momentum=0.1, dtype=np.float64)
     x = np.random.default_rng(5).normal(3.0, 2.0, size=(8, 2, 4, 4))
     running_mean = layer.running_mean
-    output, _ = layer.forward_train(x)
+    output, _ = layer.forward_with_cache(x, training=True)
     np.testing.assert_allclose(output.mean(axis=(0, 2, 3)), 0, atol=1e-12)
     np.testing.assert_allclose(output.var(axis=(0, 2, 3)), 1, atol=1e-4)  # biased variance, ε = 1e-5
     batch_mean, unbiased = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3), ddof=1)
@@ -79,7 +79,7 @@ def test_prediction_uses_the_running_statistics_and_changes_nothing():
     expected = standardized * layer.weight.value + layer.bias.value
     before = layer.running_mean.copy(), layer.running_var.copy()
     np.testing.assert_allclose(layer.forward(x), expected)
-    np.testing.assert_allclose(layer.forward_train(x, training=False)[0], expected)
+    np.testing.assert_allclose(layer.forward_with_cache(x, training=False)[0], expected)
     np.testing.assert_allclose(layer.forward(x[:1]), expected[:1])  # one sample predicts fine
     layer.forward(x, training=True)  # batch statistics, still records nothing
     np.testing.assert_array_equal(layer.running_mean, before[0])
@@ -97,7 +97,7 @@ def test_batch_norm_agrees_with_pytorch_over_several_steps():
     for step in range(4):
         x = rng.normal(step, 1 + step, size=(5, 3, 4, 3))
         upstream = rng.normal(size=x.shape)
-        output, cache = layer.forward_train(x)
+        output, cache = layer.forward_with_cache(x, training=True)
         grad = layer.backward(upstream, cache)
         tensor = torch.tensor(x, requires_grad=True)
         reference.zero_grad()
@@ -125,7 +125,7 @@ def test_batch_norm_1d_agrees_with_pytorch():
     for _ in range(3):
         x = rng.normal(size=(6, 4))
         expected = reference(torch.tensor(x)).detach().numpy()
-        np.testing.assert_allclose(layer.forward_train(x)[0], expected, atol=1e-10)
+        np.testing.assert_allclose(layer.forward_with_cache(x, training=True)[0], expected, atol=1e-10)
     np.testing.assert_allclose(layer.running_var, reference.running_var.numpy(), rtol=1e-12)
 
 
@@ -140,7 +140,7 @@ def test_layer_norm_agrees_with_pytorch():
         reference.bias.copy_(torch.tensor(layer.bias.value))
     x = rng.normal(size=(5, 2, 3, 4))
     upstream = rng.normal(size=x.shape)
-    output, cache = layer.forward_train(x)
+    output, cache = layer.forward_with_cache(x, training=True)
     grad = layer.backward(upstream, cache)
     tensor = torch.tensor(x, requires_grad=True)
     expected = reference(tensor)
@@ -163,7 +163,7 @@ def test_parameters_buffers_and_config():
 
 def test_bad_input_is_refused_clearly():
     with pytest.raises(BarenetError, match="more than one value per feature"):
-        BatchNorm1D(3).forward_train(np.ones((1, 3), dtype=np.float32))
+        BatchNorm1D(3).forward_with_cache(np.ones((1, 3), dtype=np.float32), training=True)
     with pytest.raises(ShapeError, match="BatchNorm2D"):
         BatchNorm2D(3).output_shape((4, 5, 5))
     with pytest.raises(ShapeError, match="BatchNorm1D"):

@@ -11,7 +11,7 @@ from conftest import DATA_DIR, draw_shape, mnist_present
 from PIL import Image
 
 from barenet import mlp
-from barenet.cli.images import (
+from barenet.runs.images import (
     ImageReadError,
     box_blur,
     ink_statistics,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from conftest import assert_png
 
-from barenet.cli.plots import (
+from barenet.runs.plots import (
     plot_confusion_matrix,
     plot_first_layer_weights,
     plot_history,

@@ -29,7 +29,7 @@ import barenet
 
 httpx = pytest.importorskip("httpx", reason="the API tests use httpx")
 
-from barenet.cli.images import mnist_style  # noqa: E402
+from barenet.runs.images import mnist_style  # noqa: E402
 from barenet.serve.explain import saliency  # noqa: E402
 
 SMALL_LIMIT = 64 * 1024  # the body limit of the test server, so that refusing is cheap to test

@@ -171,7 +171,7 @@ def test_clear_resets_and_undo_removes_the_last_stroke(page):
 
 
 def test_an_uploaded_photo_is_read_the_mnist_way(page, run_folder, tmp_path):
-    from barenet.cli.images import read_digit_image
+    from barenet.runs.images import read_digit_image
     from barenet.datasets import load_mnist
 
     model = load_served(run_folder).model

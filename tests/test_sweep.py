@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from barenet.cli.config import read_toml
+from barenet.runs.config import read_toml
 from barenet.cli.main import main
 from barenet.errors import ConfigError
 from barenet.sweep.spec import parse_spec, read_spec

@@ -75,10 +75,12 @@ def gradcheck(
 
     def loss_at() -> float:
         rewind()
-        return model.loss_value(x, y, loss, penalty, training=training)
+        return model.loss_value(x, y, loss, l2=penalty, training=training)
 
     rewind()
-    analytic_input = model.compute_gradients(x, y, loss, penalty, training, input_grad=True).input_grad
+    analytic_input = model.compute_gradients(
+        x, y, loss, l2=penalty, training=training, input_grad=True
+    ).input_grad
     result = GradcheckResult(tolerance=tolerance)
     picker = np.random.default_rng(rng)
     for name, parameter in zip(model.parameter_names(), model.parameters()):

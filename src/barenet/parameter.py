@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import BarenetError
+from .errors import BarenetError, ShapeError
 
 
 class Parameter:
@@ -16,18 +16,58 @@ class Parameter:
     ∂loss/∂value for the last batch (they never accumulate across batches). An optimiser
     reads ``grad`` and updates ``value`` in place, so it never needs to know which layer
     a parameter belongs to. ``flat`` is the :class:`FlatParameters` buffer the value and
-    gradient live in, once the model has laid its parameters out (None before).
+    gradient live in, once the model has laid its parameters out (None before). From then on
+    ``parameter.value = w`` copies ``w`` into that buffer (same shape), so the optimiser keeps
+    training the array the model uses.
 
     ``decay`` says whether L2 regularisation applies: True for weights, False for biases,
     the classic choice.
     """
 
     def __init__(self, value: np.ndarray, name: str, decay: bool = True) -> None:
-        self.value = value
-        self.grad = np.zeros_like(value)
+        self.flat: FlatParameters | None = None
         self.name = name
         self.decay = decay
-        self.flat: FlatParameters | None = None
+        self.value = value
+        self.grad = np.zeros_like(value)
+
+    @property
+    def value(self) -> np.ndarray:
+        return self._value
+
+    @value.setter
+    def value(self, new: np.ndarray) -> None:
+        self._value = self._assigned("value", new, self._value if self.flat is not None else None)
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._grad
+
+    @grad.setter
+    def grad(self, new: np.ndarray) -> None:
+        self._grad = self._assigned("grad", new, self._grad if self.flat is not None else None)
+
+    def _assigned(self, what: str, new: np.ndarray, current: np.ndarray | None) -> np.ndarray:
+        """What ``self.value = new`` stores. Once the model has laid the parameter out in its
+        flat buffer, assignment *copies into* the buffer: the optimiser steps that buffer, so
+        replacing the array would silently stop training."""
+        if current is None:
+            return new
+        new = np.asarray(new)
+        if new.shape != current.shape:
+            raise ShapeError(
+                f"parameter {self.name!r} has shape {current.shape}; cannot assign an array of shape "
+                f"{new.shape} to its {what} (build a new layer for a new shape)"
+            )
+        np.copyto(current, new, casting="same_kind")
+        return current
+
+    def astype(self, dtype: np.dtype) -> None:
+        """Convert value and grad to ``dtype`` as new arrays outside any buffer; the owner lays
+        its parameters out again afterwards (``Sequential.astype``)."""
+        value, grad = self._value.astype(dtype), self._grad.astype(dtype)
+        self.flat = None
+        self.value, self.grad = value, grad
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -66,8 +106,8 @@ class FlatParameters:
             stop = start + p.size
             self.values[start:stop] = p.value.ravel()
             self.grads[start:stop] = p.grad.ravel()
-            p.value = self.values[start:stop].reshape(p.shape)
-            p.grad = self.grads[start:stop].reshape(p.shape)
+            p._value = self.values[start:stop].reshape(p.shape)  # from now on, views into the buffer
+            p._grad = self.grads[start:stop].reshape(p.shape)
             p.flat = self
             start = stop
 

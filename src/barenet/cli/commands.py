@@ -14,14 +14,14 @@ from ..errors import ConfigError, DivergenceError
 from ..gradcheck import gradcheck
 from ..metrics import classification_report, confusion_matrix
 from ..model import load, mlp
+from ..runs.config import build_config, check_dataset, read_toml, resolve_for_data
+from ..runs.data_sources import Data, load_data, test_file_for_model
+from ..runs.model_data import checked_metadata, clip_extremes, epochs_note
+from ..runs.plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
+from ..runs.training_run import check_layers_fit, config_from_checkpoint, new_run_folder, train_run
 from ..training import evaluate
 from ..training.callbacks import read_history_csv
-from .config import build_config, check_dataset, read_toml, resolve_for_data
-from .data_sources import Data, load_data, test_file_for_model
-from .model_data import checked_metadata, clip_extremes, epochs_note
-from .plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
 from .predictions import command_predict  # noqa: F401 - the command lives there; main imports it from here
-from .runs import check_layers_fit, config_from_checkpoint, new_run_folder, train_run
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 GRADCHECK_ALL, GRADCHECK_SUBSET = 5_000, 100  # above 5,000 parameters, 100 random entries of each array

@@ -8,7 +8,7 @@ import dataclasses
 
 from ..datasets.csv_files import LABEL_NAMES
 from ..datasets.labels import MAX_AUTO_CLASSES
-from .config import DATASET_DEFAULTS, HIDDEN_LAYERS, SMALL_DATA_EPOCHS, SMALL_DATA_STEPS, RunConfig
+from ..runs.config import DATASET_DEFAULTS, HIDDEN_LAYERS, SMALL_DATA_EPOCHS, SMALL_DATA_STEPS, RunConfig
 
 GENERAL_DEFAULTS = {field.name: field.default for field in dataclasses.fields(RunConfig)}
 FROM_THE_DATA = {

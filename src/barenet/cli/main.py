@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BarenetError
+from ..runs.config import CHOICES, DATASETS
 from ..serve.command import command_serve  # imports no web framework until it runs
 from ..sweep.command import add_sweep_arguments, command_sweep  # imports no Optuna until it runs
 from ..training import TrainingInterrupted
@@ -34,7 +35,6 @@ from .commands import (
     command_summary,
     command_train,
 )
-from .config import CHOICES, DATASETS
 from .help_text import TRAIN_EPILOG, HelpFormatter, default_text
 
 MAX_SHOWN = 400  # samples a `barenet data` picture shows at most

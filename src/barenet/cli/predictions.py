@@ -4,7 +4,7 @@ Each file is read on its own: one that cannot be read is reported (``barenet: er
 the rest are still predicted; the exit status is 1 at the end if any file failed. CSV rows
 (named ``FILE:LINE``) are matched to the model by its stored feature names and label column (see
 :func:`barenet.datasets.csv_files.read_feature_rows`). An image whose ink statistics lie
-outside what the model saw in training (:func:`barenet.cli.images.unusual_ink`) is predicted
+outside what the model saw in training (:func:`barenet.runs.images.unusual_ink`) is predicted
 with a warning, since the prediction may mean nothing.
 """
 
@@ -19,9 +19,9 @@ import numpy as np
 
 from ..errors import BarenetError, ConfigError
 from ..model import Sequential, load
-from .data_sources import read_feature_rows
-from .images import read_digit_image, unusual_ink
-from .model_data import checked_metadata
+from ..runs.data_sources import read_feature_rows
+from ..runs.images import read_digit_image, unusual_ink
+from ..runs.model_data import checked_metadata
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
 TABLE_SUFFIXES = (".csv", ".gz", ".txt", ".tsv")

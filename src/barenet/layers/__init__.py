@@ -1,6 +1,6 @@
 """Layers: each one a forward pass and its backward pass, side by side.
 
-``forward(x)`` maps a batch to a batch and records nothing; ``forward_train(x)`` returns
+``forward(x)`` maps a batch to a batch and records nothing; ``forward_with_cache(x)`` returns
 the output and a cache, and ``backward(grad_output, cache)`` returns ∂loss/∂input while
 writing ∂loss/∂parameter into each ``parameter.grad``. See :mod:`barenet.layers.base`.
 """

@@ -41,10 +41,10 @@ def softmax(z: np.ndarray) -> np.ndarray:
 class ReLU(Layer):
     """max(0, x), element-wise; any shape."""
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return np.maximum(x, 0)  # Y = max(0, X)
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, np.ndarray]:
         output = self.forward(x)
         return output, output
 
@@ -58,7 +58,7 @@ class LeakyReLU(Layer):
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = check_number("alpha", alpha, low=0.0, high=1.0, high_open=True)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return np.where(x > 0, x, x * self.alpha)  # Y = X or αX
 
     def backward(self, grad_output: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -71,10 +71,10 @@ class LeakyReLU(Layer):
 class Sigmoid(Layer):
     """σ(x) = 1 / (1 + e^−x), squashing to (0, 1)."""
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return sigmoid(x)  # Y = σ(X)
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, np.ndarray]:
         output = self.forward(x)
         return output, output
 
@@ -85,10 +85,10 @@ class Sigmoid(Layer):
 class Tanh(Layer):
     """tanh(x), squashing to (−1, 1)."""
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return np.tanh(x)  # Y = tanh(X)
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, np.ndarray]:
         output = self.forward(x)
         return output, output
 
@@ -103,10 +103,10 @@ class Softmax(Layer):
     (fused, stable); this layer's own backward is the full Jacobian product.
     """
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return softmax(x)  # Yᵢ = e^Xᵢ / Σⱼ e^Xⱼ
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, np.ndarray]:
         output = self.forward(x)
         return output, output
 
@@ -118,10 +118,10 @@ class Softmax(Layer):
 class Identity(Layer):
     """y = x: the output 'activation' of a regression network."""
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return x  # Y = X
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, None]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, None]:
         return x, None
 
     def backward(self, grad_output: np.ndarray, cache: None) -> np.ndarray:

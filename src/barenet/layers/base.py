@@ -2,14 +2,22 @@
 
 A layer keeps nothing from one call to the next. ``forward`` is pure: it reads the layer's
 parameters and returns the output, so any number of threads may predict at once.
-Training asks for more: ``forward_train`` also returns a *cache*, whatever the backward
+Training asks for more: ``forward_with_cache`` also returns a *cache*, whatever the backward
 pass will need (the input, the output, a dropout mask), and the caller — the training
 step, never the layer — hands that cache back to ``backward``:
 
-    output, cache = layer.forward_train(x)
+    output, cache = layer.forward_with_cache(x, training=True)
     grad_x = layer.backward(grad_output, cache)   # also writes each parameter.grad
 
+``training`` means the same in both passes and is always given by keyword: ``True`` turns
+dropout on and makes batch normalisation use the batch's statistics; ``False`` (the default)
+is prediction mode. ``forward_with_cache(x)`` in prediction mode is what gradient checks and
+saliency maps of a trained model use.
+
 ``backward`` never modifies ``grad_output`` or the cache: it returns new arrays.
+
+The one exception to "a layer keeps nothing": batch normalisation's running statistics are
+buffers of the layer, and its training pass moves them (see :class:`~barenet.layers.BatchNorm1D`).
 """
 
 from __future__ import annotations
@@ -32,37 +40,44 @@ class Layer:
     parameters implement ``forward`` and the two halves of the backward pass,
     ``backward_parameters`` (fills ``parameter.grad``) and ``backward_input`` (returns
     ∂loss/∂input), which the default ``backward`` runs in turn. The default
-    ``forward_train`` caches the input; layers whose backward needs something else override it.
+    ``forward_with_cache`` caches the input; layers whose backward needs something else
+    override it.
     """
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """The output for a batch ``x``; records nothing. ``training=True`` turns dropout on."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(x, *, training=False)")
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, Any]:
-        """The training forward pass: ``(output, cache)``, the cache being what backward needs.
-
-        ``training=False`` runs the pass as prediction does (dropout off, batch norm on its
-        running statistics) and still returns the cache, for gradient checks and saliency.
-        """
-        return self.forward(x, training), x
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, Any]:
+        """``(output, cache)``: the forward pass and what ``backward`` will need from it."""
+        return self.forward(x, training=training), x
 
     def backward(self, grad_output: np.ndarray, cache: Any) -> np.ndarray:
         """∂loss/∂input from ∂loss/∂output; writes the parameters' gradients too."""
+        if not self.parameters():
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement backward(grad_output, cache), which returns "
+                "∂loss/∂input (a layer without parameters writes only that method)"
+            )
         self.backward_parameters(grad_output, cache)
         return self.backward_input(grad_output, cache)
 
     def backward_input(self, grad_output: np.ndarray, cache: Any) -> np.ndarray:
         """∂loss/∂input only, leaving ``parameter.grad`` alone (e.g. for a saliency map)."""
         if self.parameters():
-            raise NotImplementedError(f"{type(self).__name__} must implement backward_input")
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement backward_input(grad_output, cache), which returns "
+                "∂loss/∂input (a layer with parameters writes it and backward_parameters)"
+            )
         return self.backward(grad_output, cache)
 
     def backward_parameters(self, grad_output: np.ndarray, cache: Any) -> None:
         """Fill the parameter gradients only: the first layer of a network needs no dX."""
         if self.parameters():
-            raise NotImplementedError(f"{type(self).__name__} must implement backward_parameters")
-
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement backward_parameters(grad_output, cache), which "
+                "writes each parameter.grad (a layer with parameters writes it and backward_input)"
+            )
     def parameters(self) -> list[Parameter]:
         """The layer's learnable parameters (none for most layers)."""
         return []

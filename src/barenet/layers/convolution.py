@@ -70,10 +70,10 @@ class Conv2D(Layer):
         return (output_size(height, self.kernel_size[0], self.stride[0], self.pads[0]),
                 output_size(width, self.kernel_size[1], self.stride[1], self.pads[1]))
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return self.forward_train(x)[0]
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return self.forward_with_cache(x, training=training)[0]
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         self.output_shape(x.shape[1:])
         columns = im2col(x, self.kernel_size, self.stride, self.pads)
         product = self.weight.value.reshape(self.out_channels, -1) @ columns  # Z = W · columns

@@ -41,7 +41,7 @@ class Dense(Layer):
         self.weight = Parameter(get_initializer(init)(shape, **fans), "weight", decay=True)
         self.bias = Parameter(get_initializer(bias_init)((self.out_features,), **fans), "bias", decay=False)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         output = x @ self.weight.value  # Z = X·W + b
         output += self.bias.value  # in place on the product we just allocated
         return output

@@ -19,10 +19,12 @@ class Dropout(Layer):
         self.p = check_number("Dropout p (the probability of dropping a unit)", p, 0.0, 1.0, high_open=True)
         self.rng = as_generator(rng)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return self.forward_train(x)[0] if training else x
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return self.forward_with_cache(x, training=True)[0] if training else x
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    def forward_with_cache(
+        self, x: np.ndarray, *, training: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         if not training or self.p == 0.0:
             return x, None
         keep = 1.0 - self.p

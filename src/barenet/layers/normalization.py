@@ -36,12 +36,16 @@ def standardized_input_gradient(grad_xhat: np.ndarray, xhat: np.ndarray, inverse
 class _BatchNorm(Layer):
     """Batch normalisation over every axis but the feature (channel) axis 1.
 
-    While training (``forward_train(x)``) each feature is standardised with the batch's mean
-    and *biased* variance, and the running statistics move towards them:
+    While training (``forward_with_cache(x, training=True)``) each feature is standardised
+    with the batch's mean and *biased* variance, and the running statistics move towards them:
     ``running ← (1 − momentum)·running + momentum·batch``, the variance *unbiased*
     (× m/(m−1), m values per feature), as PyTorch does. Prediction (``forward(x)``, or
-    ``forward_train(x, training=False)``) uses the running statistics, so it is a fixed affine
-    map. ``forward(x, training=True)`` uses the batch's statistics and updates nothing.
+    ``forward_with_cache(x)``) uses the running statistics, so it is a fixed affine map.
+    ``forward(x, training=True)`` uses the batch's statistics and updates nothing.
+
+    This is the one exception to "a layer keeps nothing between calls": the running
+    statistics are buffers of the layer (saved with the model), and the training pass moves
+    them in place. Prediction still only reads them.
     """
 
     sample_dimensions = 1  # how many axes one sample has: 1 for (features,), 3 for (channels, h, w)
@@ -73,7 +77,7 @@ class _BatchNorm(Layer):
             )
         return x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self.output_shape(x.shape[1:])
         if training:
             mean, variance = self._batch_statistics(x)
@@ -82,7 +86,7 @@ class _BatchNorm(Layer):
         xhat, _ = standardize(x, mean, variance, self.eps)
         return xhat * self._per_feature(self.weight.value) + self._per_feature(self.bias.value)  # Y = γ·X̂ + β
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         self.output_shape(x.shape[1:])
         if training:
             mean, variance = self._batch_statistics(x)
@@ -191,10 +195,10 @@ class LayerNorm(Layer):
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(range(x.ndim - len(self.normalized_shape), x.ndim))
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return self.forward_train(x)[0]
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return self.forward_with_cache(x, training=training)[0]
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         axes = self._axes(x)
         xhat, inverse_std = standardize(x, x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True),
                                         self.eps)

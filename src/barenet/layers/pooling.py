@@ -88,10 +88,10 @@ class MaxPool2D(_WindowPool):
 
     padding_value = -np.inf
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return self.forward_train(x)[0]
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return self.forward_with_cache(x, training=training)[0]
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         self.output_shape(x.shape[1:])
         windows = self._windows(x)
         best = windows[0][1].copy(order="K")  # Y = max over the window, starting at position 0
@@ -118,7 +118,7 @@ class AvgPool2D(_WindowPool):
         input ``(n, c, h, w)``, output ``(n, c, oh, ow)``, ``oh = ⌊(h + 2·ph − kh) / sh⌋ + 1``.
     """
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self.output_shape(x.shape[1:])
         windows = self._windows(x)
         total = windows[0][1].copy(order="K")
@@ -127,7 +127,7 @@ class AvgPool2D(_WindowPool):
         total *= 1.0 / (self.kernel_size[0] * self.kernel_size[1])  # Y = Σ_window X / (kh·kw)
         return total
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         return self.forward(x), x.shape
 
     def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:
@@ -143,10 +143,10 @@ class GlobalAvgPool2D(Layer):
         input ``(n, c, h, w)``, output ``(n, c)``.
     """
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return x.mean(axis=(2, 3))  # Y[n, c] = Σ_(y,x) X[n, c, y, x] / (h·w)
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         return self.forward(x), x.shape
 
     def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:

@@ -19,13 +19,13 @@ class Rescale(Layer):
         self.scale = check_number("scale", scale)
         self.offset = check_number("offset", offset)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         output = x * self.scale  # Y = s·X + o
         if self.offset:
             output += self.offset  # in place on the product we just allocated
         return output
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, None]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, None]:
         return self.forward(x), None
 
     def backward(self, grad_output: np.ndarray, cache: None) -> np.ndarray:
@@ -61,10 +61,10 @@ class Standardize(Layer):
         std[std < 1e-8] = 1.0
         return cls(x.mean(axis=0), std, dtype=dtype)
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return (x - self.mean) / self.std  # Y = (X − μ) / σ
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, None]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, None]:
         return self.forward(x), None
 
     def backward(self, grad_output: np.ndarray, cache: None) -> np.ndarray:

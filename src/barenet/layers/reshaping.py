@@ -18,10 +18,10 @@ class Flatten(Layer):
         input ``(n, *dims)``, output ``(n, prod(dims))``.
     """
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return x.reshape(len(x), -1)  # copies only when x is not laid out sample by sample
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         return self.forward(x), x.shape
 
     def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:
@@ -44,10 +44,10 @@ class Reshape(Layer):
             raise BarenetError(f"Reshape needs a per-sample shape such as (1, 28, 28); got {shape!r}")
         self.shape = tuple(check_positive_int(f"shape[{index}]", size) for index, size in enumerate(shape))
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return x.reshape(len(x), *self.shape)
 
-    def forward_train(self, x: np.ndarray, training: bool = True) -> tuple[np.ndarray, tuple]:
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         return self.forward(x), x.shape
 
     def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:

@@ -12,9 +12,10 @@ from ..errors import BarenetError, ShapeError
 from ..layers import Layer, Shape, Sigmoid, Softmax
 from ..losses import L2Penalty, Loss
 from ..parameter import FlatParameters, Parameter
-from ..saving.archive import FORMAT, FORMAT_VERSION, write_npz_atomic
+from ..saving.archive import write_npz_atomic
 from ..training import History, evaluate, fit
 from ..validation import check_array, check_float_dtype, check_sample_shape
+from .description import describe, summary
 
 TASKS = ("classification", "regression")
 
@@ -141,32 +142,35 @@ class Sequential:
             return self.layers[:-1]
         return self.layers
 
-    def forward(self, x: np.ndarray, training: bool = False, logits: bool = False) -> np.ndarray:
+    def forward(self, x: np.ndarray, *, training: bool = False, logits: bool = False) -> np.ndarray:
         """Outputs ``(n, *output_shape)`` for ``x`` of shape ``(n, *input_shape)``; records nothing.
 
         ``logits=True`` stops before the output activation. ``training=True`` turns dropout on.
         """
         check_sample_shape(x, self.input_shape)
         for layer in self._body(logits):
-            x = layer.forward(x, training)
+            x = layer.forward(x, training=training)
         return x
 
-    def forward_train(
-        self, x: np.ndarray, logits: bool = False, training: bool = True
+    def forward_with_cache(
+        self, x: np.ndarray, *, training: bool = False, logits: bool = False
     ) -> tuple[np.ndarray, Tape]:
-        """The training forward pass: the output and the :class:`Tape` that ``backward`` needs.
+        """The forward pass and the :class:`Tape` that ``backward`` needs.
 
-        ``training=False`` records the tape of the prediction-mode pass instead (dropout off),
-        for gradient checks and saliency maps of a trained model.
+        A training step asks for ``training=True`` (dropout on, batch statistics); the default,
+        prediction mode, records the tape of the pass ``forward`` makes, for gradient checks
+        and saliency maps of a trained model.
         """
         check_sample_shape(x, self.input_shape)
         layers, caches = self._body(logits), []
         for layer in layers:
-            x, cache = layer.forward_train(x, training)
+            x, cache = layer.forward_with_cache(x, training=training)
             caches.append(cache)
         return x, Tape(layers, caches)
 
-    def backward(self, grad_output: np.ndarray, tape: Tape, input_grad: bool = False) -> np.ndarray | None:
+    def backward(
+        self, grad_output: np.ndarray, tape: Tape, *, input_grad: bool = False
+    ) -> np.ndarray | None:
         """Backpropagate ∂loss/∂output through the layers ``tape`` recorded; fills every
         ``parameter.grad``. ``grad_output`` is left as it is.
 
@@ -175,7 +179,8 @@ class Sequential:
         """
         if not isinstance(tape, Tape):
             raise TypeError(
-                "backward needs the tape from forward_train: output, tape = model.forward_train(x)"
+                "backward needs the tape from forward_with_cache: "
+                "output, tape = model.forward_with_cache(x, training=True)"
             )
         first = next((index for index, layer in enumerate(tape.layers) if layer.parameters()), -1)
         grad = grad_output
@@ -187,10 +192,10 @@ class Sequential:
             grad = layer.backward(grad, cache)
         return grad
 
-    def input_gradient(self, x: np.ndarray, grad_output: np.ndarray, logits: bool = False) -> np.ndarray:
+    def input_gradient(self, x: np.ndarray, grad_output: np.ndarray, *, logits: bool = False) -> np.ndarray:
         """∂(Σ output ⊙ grad_output)/∂x in prediction mode; touches no ``parameter.grad``, so
         it is safe from many threads (a saliency map: ``grad_output`` one-hot on a class)."""
-        _, tape = self.forward_train(x, logits=logits, training=False)
+        _, tape = self.forward_with_cache(x, training=False, logits=logits)
         grad = grad_output
         for layer, cache in zip(reversed(tape.layers), reversed(tape.caches)):
             grad = layer.backward_input(grad, cache)
@@ -201,6 +206,7 @@ class Sequential:
         x: np.ndarray,
         y: np.ndarray,
         loss: Loss,
+        *,
         l2: L2Penalty | None = None,
         training: bool = True,
         input_grad: bool = False,
@@ -209,9 +215,9 @@ class Sequential:
         ``parameter.grad`` for an optimiser; returns the loss (with L2), the output the loss
         saw (logits for cross-entropy) and, when asked, ∂loss/∂x. ``training=False`` runs
         the forward pass as prediction does (no dropout)."""
-        output, tape = self.forward_train(x, logits=loss.from_logits, training=training)
-        value = loss.forward(output, y)
-        grad_x = self.backward(loss.backward(), tape, input_grad=input_grad)
+        output, tape = self.forward_with_cache(x, training=training, logits=loss.from_logits)
+        value, loss_cache = loss.forward(output, y)
+        grad_x = self.backward(loss.backward(loss_cache), tape, input_grad=input_grad)
         if l2 is not None and l2.strength:
             parameters = self.parameters()
             value += l2.value(parameters, len(x))
@@ -219,11 +225,11 @@ class Sequential:
         return BatchResult(value, output, grad_x)
 
     def loss_value(
-        self, x: np.ndarray, y: np.ndarray, loss: Loss, l2: L2Penalty | None = None,
+        self, x: np.ndarray, y: np.ndarray, loss: Loss, *, l2: L2Penalty | None = None,
         training: bool = False,
     ) -> float:
         """The loss (with L2) on a batch, forward pass only."""
-        value = loss.forward(self.forward(x, training, logits=loss.from_logits), y)
+        value = loss(self.forward(x, training=training, logits=loss.from_logits), y)
         if l2 is not None and l2.strength:
             value += l2.value(self.parameters(), len(x))
         return value
@@ -314,8 +320,7 @@ class Sequential:
         for layer in self.layers:
             layer.astype(dtype)
         for parameter in self.parameters():
-            parameter.value = parameter.value.astype(dtype)
-            parameter.grad = parameter.grad.astype(dtype)
+            parameter.astype(dtype)
         self.dtype = dtype
         self.flat = FlatParameters(self.parameters()) if self.parameters() else None
         return self
@@ -324,37 +329,11 @@ class Sequential:
 
     def describe(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The JSON description and the named arrays that a model file holds."""
-        layers, arrays = [], {}
-        for index, layer in enumerate(self.layers):
-            for parameter in layer.parameters():
-                arrays[f"layers.{index}.{parameter.name}"] = parameter.value
-            for name, array in layer.buffers().items():
-                arrays[f"layers.{index}.{name}"] = array
-            layers.append({
-                "type": type(layer).__name__, "config": layer.config(),
-                "parameters": [p.name for p in layer.parameters()], "buffers": sorted(layer.buffers()),
-            })
-        description = {
-            "format": FORMAT, "version": FORMAT_VERSION, "task": self.task, "dtype": str(self.dtype),
-            "input_shape": list(self.input_shape), "layers": layers,
-        }
-        if self.metadata:
-            description["metadata"] = self.metadata
-        return description, arrays
+        return describe(self)
 
     def summary(self) -> str:
         """A table of the layers, the per-sample shape after each, and parameter counts."""
-        rows = [("#", "layer", "output shape", "parameters")]
-        rows.append(("", "input", _shape_text(self.input_shape), ""))
-        for index, (layer, shape) in enumerate(zip(self.layers, self.shapes)):
-            count = sum(p.size for p in layer.parameters())
-            rows.append((str(index), repr(layer), _shape_text(shape), f"{count:,}"))
-        sizes = [max(len(row[column]) for row in rows) for column in range(4)]
-        lines = ["  ".join(c.ljust(s) for c, s in zip(row, sizes)).rstrip() for row in rows]
-        lines.insert(1, "-" * len(lines[0]))
-        total = sum(p.size for p in self.parameters())
-        lines += ["-" * len(lines[0]), f"total parameters: {total:,} ({self.dtype}), task: {self.task}"]
-        return "\n".join(lines)
+        return summary(self)
 
     def save(self, path: str | Path) -> Path:
         """Write the model to one ``.npz`` file, atomically (see :func:`barenet.load`)."""
@@ -393,8 +372,3 @@ def _passes_through(layers: list[Layer], shape: Shape) -> bool:
 def _shape_words(shape: Shape) -> str:
     """``4 inputs`` for a flat shape, ``samples of shape (1, 28, 28)`` otherwise."""
     return f"{shape[0]} inputs" if len(shape) == 1 else f"samples of shape {tuple(shape)}"
-
-
-def _shape_text(shape: Shape) -> str:
-    return "(" + ", ".join(["n", *map(str, shape)]) + ")"
-

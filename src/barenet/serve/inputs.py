@@ -1,7 +1,7 @@
 """Request bodies to the 28x28 image the network sees, with a clear error for anything else.
 
 An image (PNG or JPEG: a drawing, a photo of a digit on paper) goes through barenet's own
-MNIST recipe, :func:`barenet.cli.images.mnist_style`: grayscale, ink made bright, cropped,
+MNIST recipe, :func:`barenet.runs.images.mnist_style`: grayscale, ink made bright, cropped,
 fitted into 20x20, centred by mass in 28x28. That recipe is why a drawing is recognised as
 well as a test digit; a plain downscale is not. A JSON list of 784 numbers (0-255) is taken
 as an image already prepared that way, as an MNIST test row is.
@@ -17,8 +17,8 @@ import json
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..cli.images import WORK_SIDE, grey_pixels, mnist_style
 from ..errors import BarenetError, ImageReadError
+from ..runs.images import WORK_SIDE, grey_pixels, mnist_style
 from .served import IMAGE_SIDE, IMAGE_SIZE
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a large phone photo; a drawing from the page is ~10 KB

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli.config import read_toml
-from ..cli.data_sources import FASHION_CLASSES, load_data
 from ..errors import BarenetError, RunFolderError
 from ..layers import Softmax
 from ..metrics import confusion_matrix
 from ..model import Sequential, load
+from ..runs.config import read_toml
+from ..runs.data_sources import FASHION_CLASSES, load_data
 from ..training.callbacks import read_history_csv
 
 IMAGE_SIDE = 28

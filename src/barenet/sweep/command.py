@@ -88,7 +88,7 @@ def require_optuna() -> None:
 
 def prepare_sweep_folder(folder: Path, spec: SweepSpec, storage: str | None) -> Path:
     """Create the folder with the spec's copy; refuse a folder that holds another spec's sweep."""
-    from ..cli.runs import prepare_folder
+    from ..runs.training_run import prepare_folder
 
     prepare_folder(folder)
     copy = folder / SPEC_FILE

@@ -37,9 +37,9 @@ from pathlib import Path
 import optuna
 from optuna.trial import TrialState
 
-from ..cli.config import resolve_for_data
-from ..cli.runs import check_layers_fit, train_run
 from ..errors import ConfigError, DivergenceError
+from ..runs.config import resolve_for_data
+from ..runs.training_run import check_layers_fit, train_run
 from ..training import Callback
 from .spec import SweepSpec, setting_label
 

@@ -16,8 +16,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cli.config import toml_text
-from ..cli.plots import new_figure, save_figure
+from ..runs.config import toml_text
+from ..runs.plots import new_figure, save_figure
 from .spec import SweepSpec, format_value
 
 CURVES_SHOWN = 10  # more curves than this are a tangle

@@ -41,8 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cli.config import KEYS, RunConfig, build_config
 from ..errors import ConfigError
+from ..runs.config import KEYS, RunConfig, build_config
 
 if sys.version_info >= (3, 11):
     import tomllib

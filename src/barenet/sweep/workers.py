@@ -81,7 +81,7 @@ def work(spec_path: str, folder: str, storage_url: str | None, prune: bool) -> i
     """Run trials of the study until none is left, or until SIGINT; returns the exit status."""
     stop_requested = []
     signal.signal(signal.SIGINT, lambda signum, frame: stop_requested.append(signum))
-    from ..cli.data_sources import load_data
+    from ..runs.data_sources import load_data
     from .engine import open_storage, open_study, release_dead_trials, run_trial, take_trial
     from .spec import read_spec
 

@@ -25,7 +25,7 @@ def evaluate(
     loss = get_loss(loss if loss is not None else default_loss(model))
     x, y = check_data(model, x, y)
     outputs = model.predict_scores(x, batch_size, logits=loss.from_logits)
-    results = {"loss": loss.forward(outputs, y)}
+    results = {"loss": loss(outputs, y)}
     if model.task == "classification":
         results["accuracy"] = accuracy(y, class_ids(outputs))
     else:

@@ -252,7 +252,7 @@ class Trainer:
                 x_batch = self.augment(x_batch)
             if self.schedule.per == "step":
                 self.optimizer.lr = self.schedule(self.step)
-            result = self.model.compute_gradients(x_batch, y_batch, self.loss, self.l2)
+            result = self.model.compute_gradients(x_batch, y_batch, self.loss, l2=self.l2)
             if not math.isfinite(result.loss):
                 self._diverged(f"the loss became {result.loss}", batch, before_step)
             self.model.get_weights(out=before_step)

@@ -60,7 +60,7 @@ class RunConfig:
     dataset: str = "mnist"  # mnist, fashion-mnist, sine, spirals, csv:PATH or npz:PATH
     data_dir: str | None = None  # where to look for data files first
     layers: list[int] | list[dict] | None = None  # MLP widths, e.g. [784, 256, 128, 10], or [[layers]] tables
-    model: str = "mlp"  # mlp (from layers), lenet5 or cnn (see barenet.cli.architectures)
+    model: str = "mlp"  # mlp (from layers), lenet5 or cnn (see barenet.runs.architectures)
     activation: str = "relu"  # of the hidden layers
     output_activation: str | None = None  # softmax for classes, identity for regression
     loss: str | None = None  # cross_entropy for classes, mse for regression
@@ -326,7 +326,7 @@ def resolve_for_data(
 def read_toml(path: str | Path) -> dict[str, object]:
     """The keys of a flat TOML file, checked against :data:`KEYS`.
 
-    The file is read as :func:`~barenet.cli.toml_files.load_toml` reads files (bounded size,
+    The file is read as :func:`~barenet.runs.toml_files.load_toml` reads files (bounded size,
     UTF-8, bounded depth) and must hold at least one setting: an empty or damaged file is an
     error, never silently the default recipe."""
     path = Path(path)
