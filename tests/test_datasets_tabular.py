@@ -164,7 +164,7 @@ def test_npz_whose_array_header_has_an_unclosed_brace_is_a_dataset_error(tmp_pat
 @pytest.mark.parametrize("load", [load_csv, load_table], ids=["load_csv", "load_table"])
 def test_a_regression_label_beyond_float32_is_named_by_line_and_column(tmp_path, load):
     path = write(tmp_path, "a,b,y\n1,2,0.5\n3,4,-1e39\n5,6,0.25\n")
-    with pytest.raises(DatasetError, match=r"data.csv, line 3, column 3: the label -1e\+39 is beyond float32"):
+    with pytest.raises(DatasetError, match=r"data.csv, line 3, column 3: the label -1e\+39 is beyond float"):
         load(path)
 
 

@@ -45,7 +45,8 @@ def test_cross_entropy_is_minus_mean_log_softmax_and_its_gradient(shape, seed, s
     expected = -np.mean(np.log(direct_softmax(z))[np.arange(n), y])
     np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)  # log p, p ≈ 1: absolute
     one_hot = np.eye(k)[y]
-    np.testing.assert_allclose(loss.backward(cache), (direct_softmax(z) - one_hot) / n, rtol=1e-10, atol=1e-15)
+    expected_grad = (direct_softmax(z) - one_hot) / n
+    np.testing.assert_allclose(loss.backward(cache), expected_grad, rtol=1e-10, atol=1e-15)
 
 
 def test_cross_entropy_with_one_hot_rows_equals_cross_entropy_with_class_ids():

@@ -213,7 +213,7 @@ def test_predict_proba_on_a_regressor_explains_why_not():
                                              "leaky_relu, linear, relu, sigmoid, softmax, tanh"),
     (lambda: mlp([4, 3], init="he_norm"), "unknown initialiser 'he_norm'; valid names are: .*he_normal"),
     (lambda: mlp([4]), "layer_sizes needs at least two positive sizes"),
-    (lambda: mlp([4, 3], task="ranking"), r"task must be one of \('classification', 'regression'\)"),
+    (lambda: mlp([4, 3], task="ranking"), "task must be one of 'classification', 'regression'; got 'rank"),
     (lambda: Sequential(Dense(4, 3), ReLU(), Dense(2, 1)), "layer 2 .*expects 2 inputs but the layer "
                                                           "before it outputs 3"),
     (lambda: Sequential(), "Sequential needs at least one layer"),
@@ -222,6 +222,15 @@ def test_predict_proba_on_a_regressor_explains_why_not():
 def test_bad_model_definitions_say_what_was_expected(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+@pytest.mark.parametrize(("settings", "name"), [
+    ({"activation": 5}, "activation"), ({"output_activation": 1.0}, "output_activation"),
+    ({"init": 3}, "init"), ({"bias_init": True}, "bias_init"),
+])
+def test_a_wrong_type_for_a_name_is_a_type_error_naming_the_parameter(settings, name):
+    with pytest.raises(TypeError, match=rf"^{name} must be a name \(.*\) or an instance of"):
+        mlp([4, 3], **settings)
 
 
 def test_something_that_is_not_a_layer_is_refused_by_position():

@@ -75,8 +75,8 @@ def check_float32_range(targets: np.ndarray, locate: Locate) -> None:
     if len(rows):
         value = targets[rows[0]][np.abs(targets[rows[0]]) > FLOAT32_MAX][0]
         raise DatasetError(
-            f"{locate(int(rows[0]))}: the label {value:g} is beyond float32's range (±3.4e38), which "
-            "barenet trains in; rescale the target (e.g. divide the column by a power of ten) or drop the row."
+            f"{locate(int(rows[0]))}: the label {value:g} is beyond float32's range (±3.4e38), which barenet "
+            "trains in; rescale the target (e.g. divide the column by a power of ten) or drop the row."
         )
 
 
