@@ -1,6 +1,8 @@
 """Layers and activations: each forward pass is its formula, each backward pass its derivative,
 and every one keeps the dtype it is given."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,6 +21,7 @@ from barenet import (
     Standardize,
     Tanh,
 )
+from barenet.layers import LAYER_TYPES
 from barenet.layers.activations import ACTIVATIONS, log_softmax, sigmoid, softmax
 
 FLOATS = [np.float32, np.float64]
@@ -225,3 +228,47 @@ def test_layers_are_float32_by_default():
 def test_bad_layer_arguments_name_what_was_expected(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+# ---- no hidden mutation; a stable sigmoid -------------------------------------------------
+
+
+LAYERS = {
+    "Dense": lambda: Dense(4, 4, rng=0, dtype=np.float64),
+    "Dropout": lambda: Dropout(0.5, rng=0),
+    "Rescale": lambda: Rescale(0.5, offset=1.0),
+    "Standardize": lambda: Standardize(np.arange(4.0), np.arange(1.0, 5.0), dtype=np.float64),
+    "ReLU": ReLU, "LeakyReLU": LeakyReLU, "Sigmoid": Sigmoid, "Tanh": Tanh, "Softmax": Softmax,
+    "Identity": Identity,
+}
+
+
+def test_every_layer_type_is_covered_here():
+    assert set(LAYERS) >= {name for name in LAYER_TYPES if LAYER_TYPES[name].__module__.split(".")[2] in (
+        "activations", "dense", "dropout", "preprocessing")}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_a_layers_backward_leaves_the_callers_arrays_unchanged(name):
+    layer = LAYERS[name]()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 4))
+    x_before = x.copy()
+    output, cache = layer.forward_with_cache(x, training=True)
+    grad_output = rng.standard_normal(output.shape)
+    grad_before = grad_output.copy()
+    grad_input = layer.backward(grad_output, cache)
+    np.testing.assert_array_equal(grad_output, grad_before)
+    np.testing.assert_array_equal(x, x_before)
+    assert grad_input is not grad_output
+    np.testing.assert_array_equal(layer.backward(grad_output, cache), grad_input)  # same again
+
+
+@pytest.mark.parametrize(("dtype", "z"), [(np.float64, 50.0), (np.float32, 20.0)])
+def test_sigmoid_is_exact_in_both_tails(dtype, z):
+    values = np.array([-z, -z / 2, -1.0, 0.0, 1.0, z / 2, z], dtype=dtype)
+    reference = [1 / (1 + math.exp(-float(v))) for v in values]
+    result = sigmoid(values)
+    assert result.dtype == dtype
+    np.testing.assert_allclose(result, reference, rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert result[0] > 0  # σ(−50) ≈ 1.9e-22, not 0

@@ -218,3 +218,19 @@ def test_losses_are_selectable_by_name_and_an_unknown_name_lists_the_valid_ones(
     assert isinstance(get_loss("mean-squared-error"), MSE)
     with pytest.raises(ValueError, match="unknown loss 'hinge'; valid names are: .*cross_entropy.*mse"):
         get_loss("hinge")
+
+
+# ---- no hidden state -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", [CrossEntropy(), BinaryCrossEntropy(), MSE()], ids=repr)
+def test_loss_backward_twice_returns_the_same_gradient(loss):
+    rng = np.random.default_rng(0)
+    output = rng.standard_normal((6, 3))
+    target = rng.integers(0, 3, 6) if isinstance(loss, CrossEntropy) else rng.random((6, 3)).round()
+    _, cache = loss.forward(output, target)
+    first = loss.backward(cache)
+    second = loss.backward(cache)
+    np.testing.assert_array_equal(first, second)
+    if isinstance(loss, CrossEntropy):
+        np.testing.assert_allclose(first.sum(axis=1), 0.0, atol=1e-15)
