@@ -16,13 +16,16 @@ from barenet import (
     LeakyReLU,
     ReLU,
     Rescale,
+    Sequential,
     Sigmoid,
     Softmax,
     Standardize,
     Tanh,
 )
-from barenet.layers import LAYER_TYPES
+from barenet.layers import LAYER_TYPES, Layer
 from barenet.layers.activations import ACTIVATIONS, log_softmax, sigmoid, softmax
+from barenet.losses import MSE
+from barenet.parameter import Parameter
 
 FLOATS = [np.float32, np.float64]
 
@@ -272,3 +275,56 @@ def test_sigmoid_is_exact_in_both_tails(dtype, z):
     assert result.dtype == dtype
     np.testing.assert_allclose(result, reference, rtol=4 * np.finfo(dtype).eps, atol=0)
     assert result[0] > 0  # σ(−50) ≈ 1.9e-22, not 0
+
+
+# ---- a contract that cannot be tripped --------------------------------------------------------
+
+
+class Doubler(Layer):
+    """A learner's first layer: a forward pass, and the backward pass forgotten."""
+
+    def forward(self, x, *, training=False):
+        return 2 * x
+
+
+class Scale(Layer):
+    """A layer with a parameter that implements only part of its backward pass."""
+
+    def __init__(self) -> None:
+        self.scale = Parameter(np.ones(3), "scale")
+
+    def parameters(self):
+        return [self.scale]
+
+    def forward(self, x, *, training=False):
+        return x * self.scale.value
+
+
+def test_a_parameterless_layer_without_backward_names_backward_instead_of_recursing():
+    layer, x = Doubler(), np.ones((2, 3))
+    output, cache = layer.forward_with_cache(x)
+    for method in (layer.backward, layer.backward_input):
+        with pytest.raises(NotImplementedError, match=r"Doubler must implement backward\(grad_output, c"):
+            method(np.ones_like(output), cache)
+    model = Sequential(Dense(3, 3, rng=0), Doubler(), input_shape=(3,))
+    with pytest.raises(NotImplementedError, match="Doubler must implement backward"):
+        model.compute_gradients(x, np.zeros((2, 3)), MSE())
+
+
+def test_a_layer_with_parameters_names_the_half_of_backward_it_lacks():
+    layer = Scale()
+    output, cache = layer.forward_with_cache(np.ones((2, 3)))
+    with pytest.raises(NotImplementedError, match=r"Scale must implement backward_parameters\(grad_out"):
+        layer.backward(np.ones_like(output), cache)
+    layer.backward_parameters = lambda grad_output, cache: None  # written: now the other half is named
+    with pytest.raises(NotImplementedError, match=r"Scale must implement backward_input\(grad_output"):
+        layer.backward(np.ones_like(output), cache)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_a_layers_training_flag_is_keyword_only(name):
+    layer, x = LAYERS[name](), np.ones((2, 4))
+    with pytest.raises(TypeError, match="positional argument"):
+        layer.forward(x, True)
+    with pytest.raises(TypeError, match="positional argument"):
+        layer.forward_with_cache(x, True)

@@ -368,3 +368,19 @@ def test_a_model_that_starts_with_any_size_layers_keeps_its_stated_input_shape(t
     np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
     with pytest.raises(ShapeError, match="give input_shape"):  # the Dense's (32,) is not the model's input
         Sequential(Rescale(1 / 255), Conv2D(1, 2, 3, rng=0), Flatten(), Dense(32, 3, rng=1), Softmax())
+
+
+def test_the_models_flags_are_keyword_only():
+    x, y = four_feature_blobs(8)
+    model = mlp([4, 5, 3], rng=0)
+    output, tape = model.forward_with_cache(x, training=True, logits=True)
+    calls = [
+        lambda: model.forward(x, True),
+        lambda: model.forward(x, False, True),
+        lambda: model.forward_with_cache(x, True),
+        lambda: model.backward(np.ones_like(output), tape, True),
+        lambda: model.compute_gradients(x, y, CrossEntropy(), None),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="positional argument"):
+            call()
