@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(os.environ.get("BARENET_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+"""The shared data sets: ``BARENET_DATA_DIR`` when set, else ``shared/data`` beside the checkout."""
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte")
 
 
