@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import four_feature_blobs
 
-from barenet import ModelFileError, Trainer, load_checkpoint, mlp, save_checkpoint
+from barenet import ModelFileError, Standardize, Trainer, load_checkpoint, mlp, save_checkpoint
 from barenet.training.checkpoints import read_checkpoint
 
 
@@ -59,3 +60,20 @@ def test_a_model_file_is_not_a_checkpoint(tmp_path):
     model_path = trained().model.save(tmp_path / "model.npz")
     with pytest.raises(ModelFileError):
         read_checkpoint(model_path)
+
+
+# ---- buffers ---------------------------------------------------------------------------------
+
+
+def test_load_checkpoint_restores_buffers_and_checks_their_shape(tmp_path):
+    x, y = four_feature_blobs()
+    model = mlp([4, 8, 3], preprocessing=[Standardize.fit(x)], rng=0)
+    trainer = Trainer(model, seed=0)
+    trainer.fit(x, y, epochs=1, verbose=0)
+    save_checkpoint(trainer, tmp_path / "state.npz")
+    other = mlp([4, 8, 3], preprocessing=[Standardize(np.zeros(4), np.ones(4))], rng=0)
+    resumed = Trainer(other, seed=0)
+    load_checkpoint(resumed, tmp_path / "state.npz")
+    np.testing.assert_array_equal(other.layers[0].mean, model.layers[0].mean)
+    np.testing.assert_array_equal(other.layers[0].std, model.layers[0].std)
+    np.testing.assert_array_equal(other.get_weights(), model.get_weights())

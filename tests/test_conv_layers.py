@@ -5,61 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import layer_gradcheck, random_parameters
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import barenet
 from barenet.errors import BarenetError, ShapeError
 from barenet.layers import AvgPool2D, Conv2D, Flatten, GlobalAvgPool2D, MaxPool2D, Reshape
-
-
-def numeric_gradient(function, values: np.ndarray, epsilon: float = 1e-5) -> np.ndarray:
-    """Central differences of the scalar ``function()`` with respect to ``values`` (in place, restored)."""
-    gradient = np.zeros_like(values)
-    flat, out = values.reshape(-1), gradient.reshape(-1)
-    for entry in range(flat.size):
-        original = flat[entry]
-        flat[entry] = original + epsilon
-        plus = function()
-        flat[entry] = original - epsilon
-        minus = function()
-        flat[entry] = original
-        out[entry] = (plus - minus) / (2 * epsilon)
-    return gradient
-
-
-def assert_close(analytic, numeric, what: str, tolerance: float = 1e-6) -> None:
-    scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-3)
-    error = np.max(np.abs(analytic - numeric) / scale)
-    assert error < tolerance, f"{what}: worst relative error {error:.2e}"
-
-
-def layer_gradcheck(layer, x: np.ndarray, training: bool = True, seed: int = 12345) -> None:
-    """Check ∂(Σ y ⊙ g)/∂x and every ∂/∂parameter for a random, non-uniform upstream g.
-
-    Also checks that backward leaves the upstream gradient and the cache as they were."""
-    rng = np.random.default_rng(seed)
-    output, cache = layer.forward_with_cache(x.copy(), training=training)
-    grad_output = rng.normal(size=output.shape)
-    kept = grad_output.copy()
-    grad_input = layer.backward(grad_output, cache)
-    np.testing.assert_array_equal(grad_output, kept)
-    assert grad_input.shape == x.shape
-
-    def loss() -> float:
-        return float(np.sum(layer.forward(x, training=training) * grad_output))
-
-    assert_close(grad_input, numeric_gradient(loss, x), f"{type(layer).__name__} input")
-    for parameter in layer.parameters():
-        assert_close(parameter.grad.copy(), numeric_gradient(loss, parameter.value),
-                     f"{type(layer).__name__} {parameter.name}")
-
-
-def random_parameters(layer, seed: int = 0) -> None:
-    rng = np.random.default_rng(seed)
-    for parameter in layer.parameters():
-        parameter.value[...] = rng.normal(size=parameter.shape)
-
 
 CONVOLUTIONS = [  # (in, out, kernel, stride, padding, input h×w)
     (1, 2, 3, 1, 0, (5, 5)),

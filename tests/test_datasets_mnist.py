@@ -1,7 +1,7 @@
 """Finding, downloading, checking and loading MNIST-like data sets.
 
 Everything runs on tiny generated data sets in tmp_path; downloads come from a local HTTP
-server on 127.0.0.1. The last tests read the real MNIST in ../shared/data when it is there.
+server on 127.0.0.1. The last tests read the real MNIST (helpers.DATA_DIR) when it is there.
 """
 
 import gzip
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import DATA_DIR
 
 from barenet.datasets import (
     MNIST,
@@ -32,7 +33,6 @@ from barenet.datasets import (
     write_idx,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FILE_NAMES = [data_file.name for data_file in MNIST.files]
 
 
@@ -269,22 +269,22 @@ MNIST_SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 needs_real_mnist = pytest.mark.skipif(
-    not (SHARED_DATA / "mnist").is_dir(),
-    reason=f"the shared MNIST copy is not at {SHARED_DATA / 'mnist'}",
+    not (DATA_DIR / "mnist").is_dir(),
+    reason=f"the shared MNIST copy is not at {DATA_DIR / 'mnist'}",
 )
 
 
 @pytest.fixture(scope="module")
 def real_mnist():
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("BARENET_DATA_DIR", str(SHARED_DATA))
+        monkeypatch.setenv("BARENET_DATA_DIR", str(DATA_DIR))
         return load_mnist(download=False)
 
 
 @needs_real_mnist
 def test_real_mnist_files_have_the_published_sha256():
     for name, expected in MNIST_SHA256.items():
-        data = gzip.decompress((SHARED_DATA / "mnist" / (name + ".gz")).read_bytes())
+        data = gzip.decompress((DATA_DIR / "mnist" / (name + ".gz")).read_bytes())
         assert hashlib.sha256(data).hexdigest() == expected
 
 

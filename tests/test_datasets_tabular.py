@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from barenet.datasets import DatasetError, DatasetNotFoundError, load_csv, load_npz
+from barenet.datasets import DatasetError, DatasetNotFoundError, load_csv, load_npz, load_table
 
 
 def write(tmp_path, text, name="data.csv"):
@@ -148,3 +148,33 @@ def test_npz_with_pickled_objects_is_refused(tmp_path):
     np.savez(path, x=np.array([{"a": 1}], dtype=object))
     with pytest.raises(DatasetError, match="objects.npz: cannot read the .npz archive.*pickle"):
         load_npz(path)
+
+
+def test_npz_whose_array_header_has_an_unclosed_brace_is_a_dataset_error(tmp_path):
+    path = tmp_path / "arrays.npz"
+    np.savez(path, x=np.zeros((2, 3)), y=np.arange(2))
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }"
+    data = path.read_bytes()
+    assert data.count(header) == 1
+    path.write_bytes(data.replace(header, b"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3),  "))
+    with pytest.raises(DatasetError, match="arrays.npz: not a readable .npz archive"):
+        load_npz(path)
+
+
+BEYOND_FLOAT32 = "a,b,y\n1,2,0.5\n3,4,-1e39\n5,6,0.25\n"
+
+
+@pytest.mark.parametrize(("text", "load", "message"), [
+    (BEYOND_FLOAT32, load_csv, r"data.csv, line 3, column 3: the label -1e\+39 is beyond float32's range"),
+    (BEYOND_FLOAT32, load_table, r"data.csv, line 3, column 3: the label -1e\+39 is beyond float32's range"),
+    ("a,y\n1,1\n2,1e39\n", load_csv, r"line 3, column 2: the label 1e\+39 is beyond float32's range"),
+], ids=["regression-load_csv", "regression-load_table", "whole-number"])
+def test_a_label_beyond_float32_is_named_by_line_and_column_not_made_inf(tmp_path, text, load, message):
+    with pytest.raises(DatasetError, match=message):
+        load(write(tmp_path, text))
+
+
+def test_a_whole_number_label_beyond_int64_comes_back_as_float32_not_wrapped_around(tmp_path):
+    x, y = load_csv(write(tmp_path, "a,y\n1,1\n2,1e20\n"))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, np.array([1, 1e20], dtype=np.float32))

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from barenet import Dense
+from barenet import BarenetError, Dense
 from barenet.init import (
     INITIALIZERS,
     Constant,
@@ -112,8 +112,22 @@ def test_an_unknown_initialiser_name_lists_the_valid_ones():
 
 
 def test_something_that_is_neither_a_name_nor_an_initialiser_is_refused():
-    with pytest.raises(TypeError, match="init must be a name or an Initializer; got int"):
+    with pytest.raises(TypeError, match=r"^init must be a name \(constant, .*\) or an instance of "
+                                        "Initializer; got int 3"):
         get_initializer(3)
+    with pytest.raises(TypeError, match="^bias_init must be a name"):
+        get_initializer(HeNormal, "bias_init")  # the class, not an object
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda: Normal(std=-1.0), "std must be >= 0"),
+    (lambda: Normal(mean=float("nan")), "mean must be a finite number"),
+    (lambda: Uniform(low="0", high=1.0), "low must be a finite number"),
+    (lambda: Constant(value=None), "value must be a finite number"),
+])
+def test_initialiser_settings_are_checked_by_name(build, message):
+    with pytest.raises(BarenetError, match=message):
+        build()
 
 
 def test_uniform_needs_low_below_high():

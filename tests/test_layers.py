@@ -1,6 +1,8 @@
 """Layers and activations: each forward pass is its formula, each backward pass its derivative,
 and every one keeps the dtype it is given."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,12 +16,16 @@ from barenet import (
     LeakyReLU,
     ReLU,
     Rescale,
+    Sequential,
     Sigmoid,
     Softmax,
     Standardize,
     Tanh,
 )
+from barenet.layers import LAYER_TYPES, Layer
 from barenet.layers.activations import ACTIVATIONS, log_softmax, sigmoid, softmax
+from barenet.losses import MSE
+from barenet.parameter import Parameter
 
 FLOATS = [np.float32, np.float64]
 
@@ -225,3 +231,100 @@ def test_layers_are_float32_by_default():
 def test_bad_layer_arguments_name_what_was_expected(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+# ---- no hidden mutation; a stable sigmoid -------------------------------------------------
+
+
+LAYERS = {
+    "Dense": lambda: Dense(4, 4, rng=0, dtype=np.float64),
+    "Dropout": lambda: Dropout(0.5, rng=0),
+    "Rescale": lambda: Rescale(0.5, offset=1.0),
+    "Standardize": lambda: Standardize(np.arange(4.0), np.arange(1.0, 5.0), dtype=np.float64),
+    "ReLU": ReLU, "LeakyReLU": LeakyReLU, "Sigmoid": Sigmoid, "Tanh": Tanh, "Softmax": Softmax,
+    "Identity": Identity,
+}
+
+
+def test_every_layer_type_is_covered_here():
+    assert set(LAYERS) >= {name for name in LAYER_TYPES if LAYER_TYPES[name].__module__.split(".")[2] in (
+        "activations", "dense", "dropout", "preprocessing")}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_a_layers_backward_leaves_the_callers_arrays_unchanged(name):
+    layer = LAYERS[name]()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 4))
+    x_before = x.copy()
+    output, cache = layer.forward_with_cache(x, training=True)
+    grad_output = rng.standard_normal(output.shape)
+    grad_before = grad_output.copy()
+    grad_input = layer.backward(grad_output, cache)
+    np.testing.assert_array_equal(grad_output, grad_before)
+    np.testing.assert_array_equal(x, x_before)
+    assert grad_input is not grad_output
+    np.testing.assert_array_equal(layer.backward(grad_output, cache), grad_input)  # same again
+
+
+@pytest.mark.parametrize(("dtype", "z"), [(np.float64, 50.0), (np.float32, 20.0)])
+def test_sigmoid_is_exact_in_both_tails(dtype, z):
+    values = np.array([-z, -z / 2, -1.0, 0.0, 1.0, z / 2, z], dtype=dtype)
+    reference = [1 / (1 + math.exp(-float(v))) for v in values]
+    result = sigmoid(values)
+    assert result.dtype == dtype
+    np.testing.assert_allclose(result, reference, rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert result[0] > 0  # σ(−50) ≈ 1.9e-22, not 0
+
+
+# ---- a contract that cannot be tripped --------------------------------------------------------
+
+
+class Doubler(Layer):
+    """A learner's first layer: a forward pass, and the backward pass forgotten."""
+
+    def forward(self, x, *, training=False):
+        return 2 * x
+
+
+class Scale(Layer):
+    """A layer with a parameter that implements only part of its backward pass."""
+
+    def __init__(self) -> None:
+        self.scale = Parameter(np.ones(3), "scale")
+
+    def parameters(self):
+        return [self.scale]
+
+    def forward(self, x, *, training=False):
+        return x * self.scale.value
+
+
+def test_a_parameterless_layer_without_backward_names_backward_instead_of_recursing():
+    layer, x = Doubler(), np.ones((2, 3))
+    output, cache = layer.forward_with_cache(x)
+    for method in (layer.backward, layer.backward_input):
+        with pytest.raises(NotImplementedError, match=r"Doubler must implement backward\(grad_output, c"):
+            method(np.ones_like(output), cache)
+    model = Sequential(Dense(3, 3, rng=0), Doubler(), input_shape=(3,))
+    with pytest.raises(NotImplementedError, match="Doubler must implement backward"):
+        model.compute_gradients(x, np.zeros((2, 3)), MSE())
+
+
+def test_a_layer_with_parameters_names_the_half_of_backward_it_lacks():
+    layer = Scale()
+    output, cache = layer.forward_with_cache(np.ones((2, 3)))
+    with pytest.raises(NotImplementedError, match=r"Scale must implement backward_parameters\(grad_out"):
+        layer.backward(np.ones_like(output), cache)
+    layer.backward_parameters = lambda grad_output, cache: None  # written: now the other half is named
+    with pytest.raises(NotImplementedError, match=r"Scale must implement backward_input\(grad_output"):
+        layer.backward(np.ones_like(output), cache)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_a_layers_training_flag_is_keyword_only(name):
+    layer, x = LAYERS[name](), np.ones((2, 4))
+    with pytest.raises(TypeError, match="positional argument"):
+        layer.forward(x, True)
+    with pytest.raises(TypeError, match="positional argument"):
+        layer.forward_with_cache(x, True)

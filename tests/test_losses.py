@@ -1,6 +1,9 @@
 """Losses: each value and gradient is its published formula, stable for huge logits, and bad
 targets are refused with a message that says what was expected."""
 
+import sys
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -45,7 +48,8 @@ def test_cross_entropy_is_minus_mean_log_softmax_and_its_gradient(shape, seed, s
     expected = -np.mean(np.log(direct_softmax(z))[np.arange(n), y])
     np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)  # log p, p ≈ 1: absolute
     one_hot = np.eye(k)[y]
-    np.testing.assert_allclose(loss.backward(cache), (direct_softmax(z) - one_hot) / n, rtol=1e-10, atol=1e-15)
+    expected_grad = (direct_softmax(z) - one_hot) / n
+    np.testing.assert_allclose(loss.backward(cache), expected_grad, rtol=1e-10, atol=1e-15)
 
 
 def test_cross_entropy_with_one_hot_rows_equals_cross_entropy_with_class_ids():
@@ -217,3 +221,124 @@ def test_losses_are_selectable_by_name_and_an_unknown_name_lists_the_valid_ones(
     assert isinstance(get_loss("mean-squared-error"), MSE)
     with pytest.raises(ValueError, match="unknown loss 'hinge'; valid names are: .*cross_entropy.*mse"):
         get_loss("hinge")
+
+
+# ---- no hidden state -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", [CrossEntropy(), BinaryCrossEntropy(), MSE()], ids=repr)
+def test_loss_backward_twice_returns_the_same_gradient(loss):
+    rng = np.random.default_rng(0)
+    output = rng.standard_normal((6, 3))
+    target = rng.integers(0, 3, 6) if isinstance(loss, CrossEntropy) else rng.random((6, 3)).round()
+    _, cache = loss.forward(output, target)
+    first = loss.backward(cache)
+    second = loss.backward(cache)
+    np.testing.assert_array_equal(first, second)
+    if isinstance(loss, CrossEntropy):
+        np.testing.assert_allclose(first.sum(axis=1), 0.0, atol=1e-15)
+
+
+# ---- the layers' contract: nothing on the loss object, so threads may share one ---------------
+
+
+def loss_batches(kind: str, count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``count`` (output, target) batches of different sizes for one kind of loss."""
+    rng = np.random.default_rng(seed)
+    batches = []
+    for _ in range(count):
+        n = int(rng.integers(1, 40))
+        if kind == "cross_entropy":
+            batches.append((rng.normal(size=(n, 5)) * 3, rng.integers(0, 5, n)))
+        elif kind == "sequence_cross_entropy":
+            t = int(rng.integers(1, 9))
+            target = rng.integers(0, 4, (n, t))
+            target[rng.random((n, t)) < 0.3] = -1  # padding
+            target[0, 0] = 2  # at least one position counts
+            batches.append((rng.normal(size=(n, t, 4)) * 3, target))
+        elif kind == "bce":
+            batches.append((rng.normal(size=(n, 2)) * 3, rng.random((n, 2)).round()))
+        else:
+            batches.append((rng.normal(size=(n, 3)), rng.normal(size=(n, 3))))
+    return batches
+
+
+SHARED_LOSSES = {
+    "cross_entropy": CrossEntropy(),
+    "sequence_cross_entropy": CrossEntropy(ignore_index=-1),
+    "bce": BinaryCrossEntropy(),
+    "mse": MSE(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SHARED_LOSSES))
+def test_one_loss_object_used_by_eight_threads_at_once_gives_what_it_gives_alone(kind):
+    loss = SHARED_LOSSES[kind]
+    work = [loss_batches(kind, 40, seed) for seed in range(8)]
+    alone = [[(value, loss.backward(cache)) for value, cache in (loss.forward(*b) for b in batches)]
+             for batches in work]
+    results: list[list | None] = [None] * len(work)
+    start = threading.Barrier(len(work))
+
+    def run(index: int) -> None:
+        start.wait()
+        forwards = [loss.forward(*batch) for batch in work[index]]  # every forward first ...
+        grads = [loss.backward(cache) for _, cache in reversed(forwards)][::-1]  # ... then backward
+        results[index] = [(value, grad) for (value, _), grad in zip(forwards, grads)]
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # let the threads interleave as often as they can
+    try:
+        threads = [threading.Thread(target=run, args=(index,)) for index in range(len(work))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    for expected, got in zip(alone, results):
+        assert got is not None
+        for (value, grad), (value_threaded, grad_threaded) in zip(expected, got):
+            assert value_threaded == value
+            np.testing.assert_array_equal(grad_threaded, grad)
+
+
+SEQUENCE_SHAPES = [(1, 1, 2), (2, 3, 4), (5, 7, 3), (3, 1, 6), (4, 9, 10)]
+
+
+def sequence_batch(shape, ignore_index: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n, t, c = shape
+    target = rng.integers(0, c, (n, t))
+    target[rng.random((n, t)) < 0.25] = ignore_index
+    target.flat[rng.integers(0, n * t)] = 0 if ignore_index != 0 else c - 1  # at least one position counts
+    return rng.normal(size=shape) * 2, target
+
+
+@pytest.mark.parametrize("shape", SEQUENCE_SHAPES)
+@pytest.mark.parametrize("ignore_index", [-100, 0])
+def test_cross_entropy_over_sequences_equals_the_flattened_batch(shape, ignore_index):
+    logits, target = sequence_batch(shape, ignore_index, seed=sum(shape))
+    loss = CrossEntropy(ignore_index=ignore_index)
+    value, cache = loss.forward(logits, target)
+    flat_value, flat_cache = loss.forward(logits.reshape(-1, shape[2]), target.reshape(-1))
+    assert value == pytest.approx(flat_value, rel=1e-15)
+    np.testing.assert_allclose(loss.backward(cache), loss.backward(flat_cache).reshape(shape), rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", SEQUENCE_SHAPES)
+@pytest.mark.parametrize("ignore_index", [-100, 1])
+def test_cross_entropy_over_sequences_equals_pytorchs_with_ignore_index(shape, ignore_index):
+    torch = pytest.importorskip("torch")
+    logits, target = sequence_batch(shape, ignore_index, seed=7 * sum(shape))
+    value, cache = CrossEntropy(ignore_index=ignore_index).forward(logits, target)
+    tensor = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    # PyTorch takes the classes on axis 1: (n, c, t)
+    reference = torch.nn.functional.cross_entropy(
+        tensor.permute(0, 2, 1), torch.tensor(target), ignore_index=ignore_index
+    )
+    reference.backward()
+    assert value == pytest.approx(reference.item(), rel=1e-12)
+    np.testing.assert_allclose(
+        CrossEntropy(ignore_index=ignore_index).backward(cache), tensor.grad.numpy(), rtol=1e-10, atol=1e-15
+    )

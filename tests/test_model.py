@@ -1,10 +1,29 @@
 """Sequential models: the passes compose the layers, bad input is refused at the door with a
 message that says what was expected, and the same seed trains bit for bit the same."""
 
+import pickle
+import threading
+
 import numpy as np
 import pytest
+from helpers import four_feature_blobs
 
-from barenet import Dense, Dropout, LeakyReLU, ReLU, Sequential, Sigmoid, Softmax, Tanh, mlp
+import barenet
+from barenet import (
+    BarenetError,
+    Dense,
+    Dropout,
+    LeakyReLU,
+    ReLU,
+    Rescale,
+    Sequential,
+    ShapeError,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    Trainer,
+    mlp,
+)
 from barenet.losses import MSE, CrossEntropy, L2Penalty
 from barenet.optim import SGD, Adam
 from barenet.validation import check_same_length
@@ -213,7 +232,7 @@ def test_predict_proba_on_a_regressor_explains_why_not():
                                              "leaky_relu, linear, relu, sigmoid, softmax, tanh"),
     (lambda: mlp([4, 3], init="he_norm"), "unknown initialiser 'he_norm'; valid names are: .*he_normal"),
     (lambda: mlp([4]), "layer_sizes needs at least two positive sizes"),
-    (lambda: mlp([4, 3], task="ranking"), r"task must be one of \('classification', 'regression'\)"),
+    (lambda: mlp([4, 3], task="ranking"), "task must be one of 'classification', 'regression'; got 'rank"),
     (lambda: Sequential(Dense(4, 3), ReLU(), Dense(2, 1)), "layer 2 .*expects 2 inputs but the layer "
                                                           "before it outputs 3"),
     (lambda: Sequential(), "Sequential needs at least one layer"),
@@ -224,6 +243,144 @@ def test_bad_model_definitions_say_what_was_expected(build, message):
         build()
 
 
+@pytest.mark.parametrize(("settings", "name"), [
+    ({"activation": 5}, "activation"), ({"output_activation": 1.0}, "output_activation"),
+    ({"init": 3}, "init"), ({"bias_init": True}, "bias_init"),
+])
+def test_a_wrong_type_for_a_name_is_a_type_error_naming_the_parameter(settings, name):
+    with pytest.raises(TypeError, match=rf"^{name} must be a name \(.*\) or an instance of"):
+        mlp([4, 3], **settings)
+
+
 def test_something_that_is_not_a_layer_is_refused_by_position():
     with pytest.raises(TypeError, match="layer 1 is a str, not a barenet Layer"):
         Sequential(Dense(2, 2), "relu")
+
+
+# ---- stateless prediction, no hidden mutation, shapes walked ---------------------------------
+
+
+def test_predict_between_forward_and_backward_leaves_the_gradient_unchanged():
+    x, y = four_feature_blobs(64)
+    model = mlp([4, 16, 3], dropout=0.3, rng=0)
+    loss = CrossEntropy()
+
+    def gradients(predict_in_between: bool) -> np.ndarray:
+        model.layers[2].rng = np.random.default_rng(5)  # the same dropout mask both times
+        output, tape = model.forward_with_cache(x, logits=True, training=True)
+        if predict_in_between:
+            model.predict(np.random.default_rng(1).standard_normal((500, 4)))
+        _, loss_cache = loss.forward(output, y)
+        model.backward(loss.backward(loss_cache), tape)
+        return model.flat.grads.copy()
+
+    np.testing.assert_array_equal(gradients(False), gradients(True))
+
+
+def test_eight_threads_predicting_while_another_trains_see_only_finished_weights_and_corrupt_nothing():
+    x, y = four_feature_blobs(512)
+    probe = np.random.default_rng(2).standard_normal((256, 4)).astype(np.float32)
+    frozen = mlp([4, 32, 3], rng=0)
+    sequential = frozen.predict_proba(probe)
+    errors: list[str] = []
+
+    def predict_many() -> None:
+        for _ in range(20):
+            if not np.array_equal(frozen.predict_proba(probe), sequential):
+                errors.append("a concurrent prediction differed from the sequential one")
+
+    # Training one model while eight threads predict with another copy of the same weights and
+    # with the model being trained: the gradients must equal those of a run without threads.
+    def train(model: Sequential) -> np.ndarray:
+        trainer = Trainer(model, lr=0.01, batch_size=64, seed=0)
+        trainer.fit(x, y, epochs=3, verbose=0)
+        return model.get_weights()
+
+    alone = train(mlp([4, 32, 3], rng=1))
+    busy = mlp([4, 32, 3], rng=1)
+    threads = [threading.Thread(target=predict_many) for _ in range(8)]
+    threads += [threading.Thread(target=lambda: [busy.predict(probe) for _ in range(40)])]
+    for thread in threads:
+        thread.start()
+    with_threads = train(busy)
+    for thread in threads:
+        thread.join()
+    assert not errors
+    np.testing.assert_array_equal(alone, with_threads)
+
+
+def test_a_models_pickle_does_not_grow_after_predict():
+    model = mlp([784, 64, 10], dropout=0.2, rng=0)
+    before = len(pickle.dumps(model))
+    model.predict(np.random.default_rng(0).random((5000, 784), dtype=np.float32))
+    model.predict_proba(np.random.default_rng(1).random((100, 784), dtype=np.float32))
+    model.evaluate(np.zeros((100, 784), np.float32), np.zeros(100, int))
+    assert len(pickle.dumps(model)) == before
+
+
+def test_the_models_backward_leaves_the_callers_gradient_unchanged():
+    x, y = four_feature_blobs(32)
+    model = mlp([4, 8, 8, 3], activation="tanh", preprocessing=[Rescale(0.5)], rng=0)
+    output, tape = model.forward_with_cache(x, logits=True, training=True)
+    loss = CrossEntropy()
+    _, loss_cache = loss.forward(output, y)
+    grad = loss.backward(loss_cache)
+    before = grad.copy()
+    grad_x = model.backward(grad, tape, input_grad=True)
+    np.testing.assert_array_equal(grad, before)
+    np.testing.assert_array_equal(model.backward(grad, tape, input_grad=True), grad_x)
+
+
+def test_sequential_walks_and_prints_the_shape_after_every_layer():
+    layers = [Rescale(1 / 255), Dense(6, 5, rng=0), ReLU(), Dropout(0.1), Dense(5, 2, rng=1), Softmax()]
+    model = Sequential(layers)
+    assert model.input_shape == (6,) and model.output_shape == (2,)
+    assert model.shapes == [(6,), (5,), (5,), (5,), (2,), (2,)]
+    assert (model.in_features, model.out_features) == (6, 2)
+    summary = model.summary()
+    assert "(n, 6)" in summary and "(n, 5)" in summary and "(n, 2)" in summary
+
+
+def test_a_layer_that_does_not_fit_is_named():
+    with pytest.raises(ShapeError, match=r"layer 2 \(Dense\) expects 4 inputs but the layer before it"):
+        Sequential(Dense(3, 5), ReLU(), Dense(4, 2))
+    assert Dense(3, 5).output_shape((3,)) == (5,)
+    with pytest.raises(ShapeError, match="Dense expects samples of shape"):
+        Dense(3, 5).output_shape((4,))
+
+
+def test_a_model_ending_in_sigmoid_asks_for_its_task():
+    with pytest.raises(BarenetError, match="task='classification' or task='regression'"):
+        Sequential(Dense(2, 1), Sigmoid())
+    assert Sequential(Dense(2, 1), Sigmoid(), task="classification").task == "classification"
+    assert mlp([2, 1]).task == "classification"
+
+
+def test_a_model_that_starts_with_any_size_layers_keeps_its_stated_input_shape(tmp_path):
+    from barenet.layers import Conv2D, Flatten
+
+    layers = [Rescale(1 / 255), Conv2D(1, 2, 3, rng=0), ReLU(), Flatten(), Dense(32, 3, rng=1), Softmax()]
+    model = Sequential(layers, input_shape=(1, 6, 6))
+    assert model.shapes[0] == (1, 6, 6) and model.shapes[3] == (32,)
+    x = np.random.default_rng(0).random((4, 1, 6, 6), dtype=np.float32) * 255
+    loaded = barenet.load(model.save(tmp_path / "cnn.npz"))
+    assert loaded.input_shape == (1, 6, 6)
+    np.testing.assert_array_equal(loaded.predict_proba(x), model.predict_proba(x))
+    with pytest.raises(ShapeError, match="give input_shape"):  # the Dense's (32,) is not the model's input
+        Sequential(Rescale(1 / 255), Conv2D(1, 2, 3, rng=0), Flatten(), Dense(32, 3, rng=1), Softmax())
+
+
+def test_the_models_flags_are_keyword_only():
+    x, y = four_feature_blobs(8)
+    model = mlp([4, 5, 3], rng=0)
+    output, tape = model.forward_with_cache(x, training=True, logits=True)
+    calls = [
+        lambda: model.forward(x, True),
+        lambda: model.forward(x, False, True),
+        lambda: model.forward_with_cache(x, True),
+        lambda: model.backward(np.ones_like(output), tape, True),
+        lambda: model.compute_gradients(x, y, CrossEntropy(), None),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="positional argument"):
+            call()

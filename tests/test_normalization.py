@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import layer_gradcheck, random_parameters
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_conv_layers import layer_gradcheck, random_parameters
 
 from barenet.errors import BarenetError, ShapeError
 from barenet.layers import BatchNorm1D, BatchNorm2D, LayerNorm

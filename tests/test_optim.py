@@ -4,7 +4,7 @@ hand in float64; the flat parameter buffer really is shared with the layers."""
 import numpy as np
 import pytest
 
-from barenet import mlp
+from barenet import BarenetError, mlp
 from barenet.losses import CrossEntropy
 from barenet.optim import SGD, Adam, AdamW, RMSProp, get_optimizer
 from barenet.parameter import FlatParameters, Parameter
@@ -274,17 +274,31 @@ def test_an_unknown_optimiser_name_lists_the_valid_ones():
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda p: SGD(p, lr=0), "lr must be a positive number"),
-    (lambda p: SGD(p, lr=float("nan")), "lr must be a positive number"),
-    (lambda p: SGD(p, momentum=1.0), r"momentum must be in \[0, 1\)"),
+    (lambda p: SGD(p, lr=0), r"lr must be > 0; got 0"),
+    (lambda p: SGD(p, lr=-0.1), r"lr must be > 0; got -0.1"),
+    (lambda p: SGD(p, lr=float("nan")), "lr must be a finite number; got nan"),
+    (lambda p: SGD(p, lr="0.1"), "lr must be a finite number; got '0.1'"),
+    (lambda p: SGD(p, momentum=1.0), r"momentum must be in \[0, 1\); got 1.0"),
+    (lambda p: SGD(p, momentum=1.5), r"momentum must be in \[0, 1\); got 1.5"),
+    (lambda p: SGD(p, dampening=-0.5), r"dampening must be in \[0, 1\]"),
     (lambda p: SGD(p, nesterov=True), "nesterov momentum needs momentum > 0"),
-    (lambda p: SGD(p, weight_decay=-1), "weight_decay must be a number >= 0"),
-    (lambda p: SGD(p, max_grad_norm=0), "max_grad_norm must be a positive number"),
+    (lambda p: SGD(p, weight_decay=-1), "weight_decay must be >= 0; got -1"),
+    (lambda p: SGD(p, max_grad_norm=0), "max_grad_norm must be > 0"),
     (lambda p: RMSProp(p, alpha=1.5), r"alpha must be in \[0, 1\)"),
+    (lambda p: RMSProp(p, eps=float("inf")), "eps must be a finite number"),
     (lambda p: Adam(p, betas=(0.9,)), r"betas must be a pair \(beta1, beta2\)"),
+    (lambda p: Adam(p, betas=0.9), r"betas must be a pair \(beta1, beta2\)"),
     (lambda p: Adam(p, betas=(0.9, 1.0)), r"beta2 must be in \[0, 1\)"),
-    (lambda p: Adam(p, eps=0), "eps must be a positive number"),
+    (lambda p: Adam(p, eps=0), "eps must be > 0"),
+    (lambda p: AdamW(p, weight_decay=-0.01), "weight_decay must be >= 0"),
 ])
 def test_bad_settings_name_what_was_expected(build, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(BarenetError, match=message):
         build(make_parameters())
+
+
+@pytest.mark.parametrize("optimizer", [5, None, 0.1, Adam])
+def test_get_optimizer_refuses_what_is_neither_a_name_nor_an_optimizer(optimizer):
+    with pytest.raises(TypeError, match=r"^optimizer must be a name \(adam, adamw, .*\) or an instance of "
+                                        r"Optimizer; got"):
+        get_optimizer(optimizer, make_parameters())

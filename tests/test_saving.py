@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+from helpers import four_feature_blobs
 
 import barenet
 from barenet import (
@@ -289,3 +290,19 @@ def test_an_unknown_dtype_is_refused(saved):
 
 def test_model_file_error_is_a_value_error():
     assert issubclass(ModelFileError, ValueError)
+
+
+# ---- older files ---------------------------------------------------------------------------
+
+
+def test_old_model_files_still_load(tmp_path):
+    """A version-1 file (no input_shape in its description) is read by this version."""
+    model = mlp([4, 6, 3], rng=0)
+    description, arrays = model.describe()
+    description["version"] = 1
+    del description["input_shape"]
+    from barenet.saving import write_npz_atomic
+
+    path = write_npz_atomic(tmp_path / "old.npz", arrays, description)
+    x = four_feature_blobs(10)[0]
+    np.testing.assert_array_equal(barenet.load(path).predict_proba(x), model.predict_proba(x))

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from barenet import BarenetError
 from barenet.schedules import (
     Constant,
     CosineDecay,
@@ -91,14 +92,29 @@ def test_an_unknown_schedule_name_lists_the_valid_ones():
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda: Constant(0), "lr must be a positive number"),
-    (lambda: Constant(0.1, per="batch"), "per must be 'epoch' or 'step'"),
+    (lambda: Constant(0), "lr must be > 0; got 0"),
+    (lambda: Constant(-0.1), "lr must be > 0; got -0.1"),
+    (lambda: Constant(float("inf")), "lr must be a finite number; got inf"),
+    (lambda: Constant(0.1, per="batch"), "per must be one of 'epoch', 'step'; got 'batch'"),
     (lambda: InverseTimeDecay(0.1, decay=-1), "decay must be >= 0"),
-    (lambda: StepDecay(0.1, step_size=0), "need step_size >= 1"),
+    (lambda: InverseTimeDecay(0.1, decay="0.1"), "decay must be a finite number"),
+    (lambda: StepDecay(0.1, step_size=0), "step_size must be a positive integer; got 0"),
+    (lambda: StepDecay(0.1, step_size=2.5), "step_size must be a positive integer; got 2.5"),
+    (lambda: StepDecay(0.1, gamma=0.0), r"gamma must be in \(0, 1\]; got 0.0"),
     (lambda: ExponentialDecay(0.1, gamma=1.5), r"gamma must be in \(0, 1\]"),
-    (lambda: CosineDecay(0.1, total=10, warmup=10), "0 <= warmup < total"),
-    (lambda: CosineDecay(0.1, total=10, min_lr=0.2), "0 <= min_lr <= lr"),
+    (lambda: ExponentialDecay(0.1, gamma=float("1e-400")), r"gamma must be in \(0, 1\]; got 0.0"),
+    (lambda: CosineDecay(0.1, total=0), "total must be a positive integer"),
+    (lambda: CosineDecay(0.1, total=10, warmup=10), r"warmup must be below total \(10\); got 10"),
+    (lambda: CosineDecay(0.1, total=10, warmup=-1), "warmup must be an integer >= 0"),
+    (lambda: CosineDecay(0.1, total=10, min_lr=0.2), r"min_lr must be in \[0, 0.1\]; got 0.2"),
 ])
 def test_bad_schedule_settings_name_what_was_expected(build, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(BarenetError, match=message):
         build()
+
+
+@pytest.mark.parametrize("schedule", [5, None, ["cosine"], Constant])
+def test_get_schedule_refuses_what_is_neither_a_name_nor_a_schedule(schedule):
+    with pytest.raises(TypeError, match=r"^schedule must be a name \(constant, cosine, .*\) or an instance "
+                                        "of Schedule; got"):
+        get_schedule(schedule, lr=0.1)

@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import barenet
@@ -263,3 +264,20 @@ def test_feature_names_are_recorded(iris):
     frame = pandas.DataFrame(X, columns=["sepal_length", "sepal_width", "petal_length", "petal_width"])
     classifier = MLPClassifier((4,), max_iter=3, random_state=0).fit(frame, y)
     assert list(classifier.feature_names_in_) == list(frame.columns)
+
+
+@pytest.mark.parametrize(("settings", "name"), [
+    ({"momentum": 1.5}, "momentum"), ({"learning_rate_init": -0.1}, "learning_rate_init"),
+    ({"beta_2": 1.0}, "beta_2"), ({"activation": "swish"}, "activation"), ({"lr_schedule": 5}, "lr_schedule"),
+    ({"init": "hee"}, "init"), ({"dtype": "float16"}, "dtype"), ({"batch_size": 0}, "batch_size"),
+    ({"validation_fraction": 1.0}, "validation_fraction"),
+    ({"hidden_layer_sizes": "wide"}, "hidden_layer_sizes"),
+])
+def test_parameters_are_checked_by_scikit_learns_own_constraints_naming_the_parameter(iris, settings, name):
+    X, y = iris
+    assert set(MLPClassifier._parameter_constraints) == set(MLPClassifier().get_params())
+    for estimator in (MLPClassifier(**settings), MLPRegressor(**settings)):
+        with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of MLP"):
+            estimator.fit(X, y)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes\[1\] must be a positive integer; got 2.5"):
+        MLPClassifier((4, 2.5)).fit(X, y)

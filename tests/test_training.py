@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import warnings
 
 import numpy as np
 import pytest
+from helpers import four_feature_blobs, loss_of
 
-from barenet import DivergenceError, Trainer, TrainingInterrupted, TrainingWarning, evaluate, fit, mlp
+from barenet import (
+    BarenetError,
+    DivergenceError,
+    Trainer,
+    TrainingInterrupted,
+    TrainingWarning,
+    evaluate,
+    fit,
+    mlp,
+)
+from barenet.schedules import get_schedule
 from barenet.training.checkpoints import load_checkpoint, read_checkpoint
 
 
@@ -245,3 +257,62 @@ def test_standardised_inputs_with_outliers_do_not_warn_about_scale():
     with warnings.catch_warnings():
         warnings.simplefilter("error", TrainingWarning)
         fit(mlp([5, 8, 2], rng=0), x, y, epochs=1, seed=0, verbose=0)
+
+
+# ---- training goes on where it was; wrong arguments are named -------------------------------
+
+
+def test_astype_after_a_trainer_exists_keeps_training_the_model():
+    x, y = four_feature_blobs()
+    model = mlp([4, 8, 3], rng=0)
+    trainer = Trainer(model, lr=0.01, batch_size=32, seed=0)
+    trainer.fit(x, y, epochs=1, verbose=0)
+    model.astype(np.float64)
+    after_first = loss_of(model, x, y)
+    trainer.fit(x, y, epochs=6, verbose=0)
+    assert model.dtype == np.float64 and trainer.optimizer.flat is model.flat
+    assert trainer.optimizer.first_moment.dtype == np.float64
+    assert loss_of(model, x, y) < 0.8 * after_first
+
+
+def test_fit_twice_continues_from_the_trained_weights():
+    x, y = four_feature_blobs()
+    model = mlp([4, 8, 3], rng=0)
+    first = model.fit(x, y, epochs=3, lr=0.01, seed=0, verbose=0)
+    second = model.fit(x, y, epochs=3, lr=0.01, seed=0, verbose=0)
+    assert second.history["loss"][0] < first.history["loss"][0]
+    assert second.history["loss"][-1] < first.history["loss"][-1]
+
+
+def test_trainer_fit_never_trains_zero_epochs_silently():
+    x, y = four_feature_blobs()
+    trainer = Trainer(mlp([4, 8, 3], rng=0), seed=0)
+    trainer.fit(x, y, epochs=2, verbose=0)
+    with pytest.raises(BarenetError, match="completed 2 epochs.*total to reach"):
+        trainer.fit(x, y, epochs=2, verbose=0)
+    trainer.fit(x, y, epochs=3, verbose=0)
+    assert trainer.epoch == 3
+
+
+def test_an_unpickled_model_still_trains_with_its_optimiser():
+    x, y = four_feature_blobs()
+    model = mlp([4, 8, 3], rng=0)
+    trainer = Trainer(model, lr=0.01, seed=0)
+    trainer.fit(x, y, epochs=1, verbose=0)
+    copy = pickle.loads(pickle.dumps(trainer))
+    before = loss_of(copy.model, x, y)
+    copy.fit(x, y, epochs=5, verbose=0)
+    assert loss_of(copy.model, x, y) < before
+    assert copy.optimizer.flat is copy.model.flat
+
+
+def test_lr_and_a_schedule_object_together_are_refused():
+    model = mlp([2, 2], rng=0)
+    with pytest.raises(BarenetError, match="give lr or a Schedule object, not both"):
+        Trainer(model, lr=0.1, lr_schedule=get_schedule("cosine", 0.01, total=10))
+
+
+@pytest.mark.parametrize(("argument", "name"), [({"loss": 5}, "loss"), ({"optimizer": 5}, "optimizer")])
+def test_objects_of_the_wrong_type_get_a_type_error_naming_the_parameter(argument, name):
+    with pytest.raises(TypeError, match=f"^{name} must be"):
+        Trainer(mlp([2, 2], rng=0), **argument)

@@ -9,6 +9,7 @@ import numpy as np
 
 from .losses import L2Penalty, Loss, get_loss
 from .model import Sequential
+from .validation import check_int, check_number
 
 
 @dataclass
@@ -62,8 +63,13 @@ def gradcheck(
     dropout is on, with the same mask in every evaluation (each layer's random
     generator is rewound). ``max_entries`` samples that many entries per parameter.
     """
+    epsilon = check_number("epsilon", epsilon, low=0.0, low_open=True)
+    floor = check_number("floor", floor, low=0.0, low_open=True)
+    tolerance = check_number("tolerance", tolerance, low=0.0, low_open=True)
+    if max_entries is not None:
+        max_entries = check_int("max_entries", max_entries)
     model = copy.deepcopy(model).astype(np.float64)
-    loss = copy.deepcopy(get_loss(loss))
+    loss = get_loss(loss)  # losses keep nothing between calls: the caller's object is safe to use
     penalty = L2Penalty(l2)
     x = np.array(x, dtype=np.float64)
     generators = [layer.rng for layer in model.layers if hasattr(layer, "rng")]

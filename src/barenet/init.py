@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .errors import BarenetError
-from .validation import resolve
+from .validation import check_number, resolve
 
 
 class Initializer:
@@ -44,7 +44,8 @@ class Normal(Initializer):
     """N(mean, std²); the classic ``0.01 * randn`` is ``Normal(std=0.01)``."""
 
     def __init__(self, std: float = 0.01, mean: float = 0.0) -> None:
-        self.std, self.mean = std, mean
+        self.std = check_number("std", std, low=0.0)
+        self.mean = check_number("mean", mean)
 
     def draw(self, shape, fan_in, fan_out, rng):
         return rng.normal(self.mean, self.std, size=shape)
@@ -54,6 +55,7 @@ class Uniform(Initializer):
     """U(low, high)."""
 
     def __init__(self, low: float = -0.05, high: float = 0.05) -> None:
+        low, high = check_number("low", low), check_number("high", high)
         if not low < high:
             raise BarenetError(f"Uniform needs low < high; got low={low}, high={high}")
         self.low, self.high = low, high
@@ -111,7 +113,7 @@ class Constant(Initializer):
     """Every entry equal to ``value``."""
 
     def __init__(self, value: float = 0.0) -> None:
-        self.value = value
+        self.value = check_number("value", value)
 
     def draw(self, shape, fan_in, fan_out, rng):
         return np.full(shape, self.value)
@@ -147,9 +149,7 @@ INITIALIZERS = {
 }
 
 
-def get_initializer(init: str | Initializer) -> Initializer:
-    """``"he"`` → ``HeNormal()``; an ``Initializer`` object is returned as it is."""
-    initializer = resolve(init, INITIALIZERS, "initialiser")
-    if not isinstance(initializer, Initializer):
-        raise TypeError(f"init must be a name or an Initializer; got {type(init).__name__}")
-    return initializer
+def get_initializer(init: str | Initializer, name: str = "init") -> Initializer:
+    """``"he"`` → ``HeNormal()``; an ``Initializer`` object is returned as it is, anything else
+    is refused with a ``TypeError`` naming the parameter ``name``."""
+    return resolve(init, INITIALIZERS, "initialiser", Initializer, name)

@@ -218,7 +218,6 @@ LOSSES = {
 
 
 def get_loss(loss: str | Loss) -> Loss:
-    """``"cross_entropy"`` → ``CrossEntropy()``; a ``Loss`` object is returned as it is."""
-    if not isinstance(loss, str):
-        check_type("loss", loss, Loss, "a loss name such as 'cross_entropy' or a barenet Loss")
-    return resolve(loss, LOSSES, "loss")
+    """``"cross_entropy"`` → ``CrossEntropy()``; a ``Loss`` object is returned as it is, anything
+    else is refused with a ``TypeError`` naming the parameter."""
+    return resolve(loss, LOSSES, "loss", Loss, "loss")

@@ -5,6 +5,10 @@ Each optimiser is built on ``model.parameters()`` and updates them in place with
 The model lays its parameters out in one flat buffer (:class:`FlatParameters`) and the
 optimiser borrows it, so a step is a few whole-buffer NumPy passes, however many layers the
 network has, and any number of optimisers train the same weights.
+
+These classes are written for speed. The same rules written as the textbook writes them,
+one parameter at a time, are in :mod:`barenet.optim_plain` (``PlainSGD``, ``PlainAdam``):
+read those first; the tests check that both give the same weights.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from .errors import BarenetError
 from .parameter import Parameter, flat_parameters
-from .validation import check_type, resolve
+from .validation import check_number, resolve
 
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
 """The one default learning rate of each optimiser (PyTorch's), read by the Python API, the
@@ -32,12 +36,11 @@ class Optimizer:
     def __init__(
         self, parameters: Iterable[Parameter], lr: float, max_grad_norm: float | None = None
     ) -> None:
-        _check_positive("lr", lr)
+        self.lr = check_number("lr", lr, low=0.0, low_open=True)
         if max_grad_norm is not None:
-            _check_positive("max_grad_norm", max_grad_norm)
-        self.flat = flat_parameters(parameters)  # the model's buffer, borrowed
-        self.lr = float(lr)
+            max_grad_norm = check_number("max_grad_norm", max_grad_norm, low=0.0, low_open=True)
         self.max_grad_norm = max_grad_norm
+        self.flat = flat_parameters(parameters)  # the model's buffer, borrowed
         self.step_count = 0
         self.scratch = np.empty_like(self.flat.values)
 
@@ -96,6 +99,10 @@ class SGD(Optimizer):
 
     g ← g + λθ;  b ← μb + (1 − τ)g (b = g on the first step);
     g ← g + μb if nesterov else b;  θ ← θ − lr·g
+
+    Without momentum and weight decay this is :class:`barenet.optim_plain.PlainSGD`, the
+    reference. The speed trick: one pass over the model's whole flat buffer instead of one per
+    parameter, through a preallocated ``scratch`` array, so a step allocates nothing.
     """
 
     def __init__(
@@ -108,13 +115,13 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         max_grad_norm: float | None = None,
     ) -> None:
-        super().__init__(parameters, lr, max_grad_norm)
-        _check_fraction("momentum", momentum)
-        _check_non_negative("weight_decay", weight_decay)
-        if nesterov and (momentum <= 0 or dampening != 0):
+        self.momentum = check_number("momentum", momentum, 0.0, 1.0, high_open=True)
+        self.dampening = check_number("dampening", dampening, 0.0, 1.0)
+        self.weight_decay = check_number("weight_decay", weight_decay, low=0.0)
+        if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise BarenetError("nesterov momentum needs momentum > 0 and dampening = 0")
-        self.momentum, self.dampening = float(momentum), float(dampening)
-        self.nesterov, self.weight_decay = bool(nesterov), float(weight_decay)
+        self.nesterov = bool(nesterov)
+        super().__init__(parameters, lr, max_grad_norm)
         self.velocity = np.zeros_like(self.flat.values)
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
@@ -158,11 +165,10 @@ class RMSProp(Optimizer):
         weight_decay: float = 0.0,
         max_grad_norm: float | None = None,
     ) -> None:
+        self.alpha = check_number("alpha", alpha, 0.0, 1.0, high_open=True)
+        self.eps = check_number("eps", eps, low=0.0, low_open=True)
+        self.weight_decay = check_number("weight_decay", weight_decay, low=0.0)
         super().__init__(parameters, lr, max_grad_norm)
-        _check_fraction("alpha", alpha)
-        _check_positive("eps", eps)
-        _check_non_negative("weight_decay", weight_decay)
-        self.alpha, self.eps, self.weight_decay = float(alpha), float(eps), float(weight_decay)
         self.square_average = np.zeros_like(self.flat.values)
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
@@ -191,9 +197,25 @@ class RMSProp(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with bias correction.
 
-    m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
-    θ ← θ − lr·m̂ / (√v̂ + ε), with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ).
-    ``weight_decay`` adds λθ to the gradient (L2); for decoupled decay use :class:`AdamW`.
+    The algorithm (as PyTorch prints it; λ = ``weight_decay``)::
+
+        input: lr, β₁, β₂ (betas), θ₀ (parameters), f(θ) (objective), λ, ε
+        initialise: m₀ ← 0 (first moment), v₀ ← 0 (second moment)
+        for t = 1, 2, ...:
+            gₜ ← ∇f(θₜ₋₁)
+            if λ ≠ 0: gₜ ← gₜ + λθₜ₋₁
+            mₜ ← β₁mₜ₋₁ + (1 − β₁)gₜ
+            vₜ ← β₂vₜ₋₁ + (1 − β₂)gₜ²
+            m̂ₜ ← mₜ / (1 − β₁ᵗ)
+            v̂ₜ ← vₜ / (1 − β₂ᵗ)
+            θₜ ← θₜ₋₁ − lr·m̂ₜ / (√v̂ₜ + ε)
+        return θₜ
+
+    For decoupled weight decay use :class:`AdamW`. The reference, these lines one parameter
+    at a time, is :class:`barenet.optim_plain.PlainAdam`. The speed tricks: one flat buffer
+    for every parameter; each line done as in-place passes through a preallocated ``scratch``
+    array (nothing allocated per step); the two bias corrections folded into scalars, so
+    m̂ and v̂ are never formed (see :meth:`adam_step`).
     """
 
     def __init__(
@@ -205,15 +227,13 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         max_grad_norm: float | None = None,
     ) -> None:
-        super().__init__(parameters, lr, max_grad_norm)
-        if len(betas) != 2:
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise BarenetError(f"betas must be a pair (beta1, beta2); got {betas!r}")
-        for index, beta in enumerate(betas, start=1):
-            _check_fraction(f"beta{index}", beta)
-        _check_positive("eps", eps)
-        _check_non_negative("weight_decay", weight_decay)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps, self.weight_decay = float(eps), float(weight_decay)
+        self.betas = tuple(check_number(f"beta{index}", beta, 0.0, 1.0, high_open=True)
+                           for index, beta in enumerate(betas, start=1))
+        self.eps = check_number("eps", eps, low=0.0, low_open=True)
+        self.weight_decay = check_number("weight_decay", weight_decay, low=0.0)
+        super().__init__(parameters, lr, max_grad_norm)
         self.first_moment = np.zeros_like(self.flat.values)
         self.second_moment = np.zeros_like(self.flat.values)
 
@@ -296,21 +316,6 @@ def _add_scaled(target: np.ndarray, source: np.ndarray, factor: float, scratch: 
     target += scratch
 
 
-def _check_positive(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise BarenetError(f"{name} must be a positive number; got {value!r}")
-
-
-def _check_non_negative(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-        raise BarenetError(f"{name} must be a number >= 0; got {value!r}")
-
-
-def _check_fraction(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and 0 <= value < 1):
-        raise BarenetError(f"{name} must be in [0, 1); got {value!r}")
-
-
 OPTIMIZERS = {
     "sgd": SGD,
     "momentum": lambda parameters, **kw: SGD(parameters, **({"momentum": 0.9} | kw)),
@@ -324,7 +329,8 @@ OPTIMIZERS = {
 
 
 def get_optimizer(optimizer: str | Optimizer, parameters: Iterable[Parameter], **settings) -> Optimizer:
-    """Build an optimiser by name (``"adam"``) on ``parameters``; objects pass through."""
-    if not isinstance(optimizer, str):
-        check_type("optimizer", optimizer, Optimizer, "an optimizer name such as 'adam' or an Optimizer")
-    return resolve(optimizer, OPTIMIZERS, "optimizer", parameters=parameters, **settings)
+    """Build an optimiser by name (``"adam"``) on ``parameters``; an :class:`Optimizer` passes
+    through, anything else is refused with a ``TypeError`` naming the parameter."""
+    return resolve(
+        optimizer, OPTIMIZERS, "optimizer", Optimizer, "optimizer", parameters=parameters, **settings
+    )

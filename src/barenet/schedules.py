@@ -9,18 +9,15 @@ from __future__ import annotations
 import math
 
 from .errors import BarenetError
-from .validation import resolve
+from .validation import check_choice, check_int, check_number, resolve
 
 
 class Schedule:
     """Base class. ``lr`` is the initial learning rate; ``per`` is "epoch" or "step"."""
 
     def __init__(self, lr: float, per: str = "epoch") -> None:
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise BarenetError(f"lr must be a positive number; got {lr!r}")
-        if per not in ("epoch", "step"):
-            raise BarenetError(f"per must be 'epoch' or 'step'; got {per!r}")
-        self.lr, self.per = float(lr), per
+        self.lr = check_number("lr", lr, low=0.0, low_open=True)
+        self.per = check_choice("per", per, ("epoch", "step"))
 
     def __call__(self, t: int) -> float:
         raise NotImplementedError
@@ -45,9 +42,7 @@ class InverseTimeDecay(Schedule):
 
     def __init__(self, lr: float, decay: float = 0.01, per: str = "epoch") -> None:
         super().__init__(lr, per)
-        if decay < 0:
-            raise BarenetError(f"decay must be >= 0; got {decay}")
-        self.decay = float(decay)
+        self.decay = check_number("decay", decay, low=0.0)
 
     def __call__(self, t: int) -> float:
         return self.lr / (1 + self.decay * t)
@@ -58,9 +53,8 @@ class StepDecay(Schedule):
 
     def __init__(self, lr: float, step_size: int = 10, gamma: float = 0.1, per: str = "epoch"):
         super().__init__(lr, per)
-        if step_size < 1 or not 0 < gamma <= 1:
-            raise BarenetError(f"need step_size >= 1 and 0 < gamma <= 1; got {step_size}, {gamma}")
-        self.step_size, self.gamma = int(step_size), float(gamma)
+        self.step_size = check_int("step_size", step_size)
+        self.gamma = check_number("gamma", gamma, 0.0, 1.0, low_open=True)
 
     def __call__(self, t: int) -> float:
         return self.lr * self.gamma ** (t // self.step_size)
@@ -71,9 +65,7 @@ class ExponentialDecay(Schedule):
 
     def __init__(self, lr: float, gamma: float = 0.95, per: str = "epoch") -> None:
         super().__init__(lr, per)
-        if not 0 < gamma <= 1:
-            raise BarenetError(f"gamma must be in (0, 1]; got {gamma}")
-        self.gamma = float(gamma)
+        self.gamma = check_number("gamma", gamma, 0.0, 1.0, low_open=True)
 
     def __call__(self, t: int) -> float:
         return self.lr * self.gamma**t
@@ -87,12 +79,11 @@ class CosineDecay(Schedule):
         self, lr: float, total: int, min_lr: float = 0.0, warmup: int = 0, per: str = "epoch"
     ) -> None:
         super().__init__(lr, per)
-        if total < 1 or not 0 <= warmup < total or not 0 <= min_lr <= lr:
-            raise BarenetError(
-                f"need total >= 1, 0 <= warmup < total, 0 <= min_lr <= lr; "
-                f"got total={total}, warmup={warmup}, min_lr={min_lr}"
-            )
-        self.total, self.min_lr, self.warmup = int(total), float(min_lr), int(warmup)
+        self.total = check_int("total", total)
+        self.warmup = check_int("warmup", warmup, low=0)
+        if self.warmup >= self.total:
+            raise BarenetError(f"warmup must be below total ({self.total}); got {self.warmup}")
+        self.min_lr = check_number("min_lr", min_lr, 0.0, self.lr)
 
     def __call__(self, t: int) -> float:
         if t < self.warmup:
@@ -111,5 +102,6 @@ SCHEDULES = {
 
 
 def get_schedule(schedule: str | Schedule, lr: float, **settings) -> Schedule:
-    """Build a schedule by name (``"cosine"``, with ``total=`` epochs); objects pass through."""
-    return resolve(schedule, SCHEDULES, "learning-rate schedule", lr=lr, **settings)
+    """Build a schedule by name (``"cosine"``, with ``total=`` epochs); a :class:`Schedule`
+    passes through, anything else is refused with a ``TypeError`` naming the parameter."""
+    return resolve(schedule, SCHEDULES, "learning-rate schedule", Schedule, "schedule", lr=lr, **settings)

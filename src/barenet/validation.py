@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -21,11 +21,27 @@ def check_type(name: str, value: object, accepted: type | tuple[type, ...], desc
         raise TypeError(f"{name} must be {description}; got {type(value).__name__} {value!r}")
 
 
-def check_positive_int(name: str, value: object) -> int:
-    """``value`` as an int, refusing bools, floats such as 2.7, and anything below 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise BarenetError(f"{name} must be a positive integer; got {value!r}")
+def check_int(name: str, value: object, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int in [low, high], refusing bools and floats such as 2.7."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or value < low or (high is not None and value > high):
+        what = "a positive integer" if low == 1 and high is None else f"an integer >= {low}"
+        if high is not None:
+            what = f"an integer in [{low}, {high}]"
+        raise BarenetError(f"{name} must be {what}; got {value!r}")
     return int(value)
+
+
+def check_pair(name: str, value: object, low: int = 1) -> tuple[int, int]:
+    """An int or a pair of ints (height, width), each at least ``low``, as a pair."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(values) != 2 or any(
+        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low for v in values
+    ):
+        raise BarenetError(
+            f"{name} must be an integer >= {low} or a pair of them (height, width); got {value!r}"
+        )
+    return int(values[0]), int(values[1])
 
 
 def check_number(
@@ -49,6 +65,14 @@ def check_number(
     return value
 
 
+def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``; otherwise an error listing them."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(choice) for choice in choices)
+        raise BarenetError(f"{name} must be one of {listed}; got {value!r}")
+    return value
+
+
 def check_float_dtype(dtype: object, name: str = "dtype") -> np.dtype:
     """float32 or float64 as a NumPy dtype; anything else (int, bool, float16) is refused."""
     try:
@@ -69,13 +93,21 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
-def resolve(value: str | T, registry: Mapping[str, Callable[..., T]], what: str, **kwargs) -> T:
-    """Turn a name such as ``"adam"`` into an object using ``registry``; objects pass through.
+def resolve(value: str | T, registry: Mapping[str, Callable[..., T]], what: str, accepted: type, name: str,
+            /, **kwargs) -> T:
+    """Turn a name such as ``"adam"`` into an object using ``registry``; an object of the
+    ``accepted`` type passes through.
 
-    An unknown name raises a ``ValueError`` that lists the valid ones.
+    Anything else (``5``) is refused at the door with a ``TypeError`` naming the parameter
+    ``name``; an unknown name raises a :class:`BarenetError` that lists the valid ones.
     """
-    if not isinstance(value, str):
+    if isinstance(value, accepted):
         return value
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a name ({', '.join(sorted(registry))}) or an instance of "
+            f"{accepted.__name__}; got {type(value).__name__} {value!r}"
+        )
     key = value.lower().replace("-", "_")
     if key not in registry:
         valid = ", ".join(sorted(registry))

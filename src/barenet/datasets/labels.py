@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from barenet.datasets.csv_files import FLOAT32_MAX
 from barenet.datasets.errors import DatasetError
 
 TASKS = ("classification", "regression")
@@ -67,6 +68,18 @@ def detect_task(numbers: np.ndarray | None) -> tuple[str, str]:
     return "classification", f"the labels are {distinct} distinct whole numbers (<= {MAX_AUTO_CLASSES})"
 
 
+def check_float32_range(targets: np.ndarray, locate: Locate) -> None:
+    """Refuse regression targets ``(n, k)`` that float32, what a model trains in, cannot hold
+    (they would become ±inf); the message names the first such label."""
+    rows = np.flatnonzero((np.abs(targets) > FLOAT32_MAX).any(axis=1))
+    if len(rows):
+        value = targets[rows[0]][np.abs(targets[rows[0]]) > FLOAT32_MAX][0]
+        raise DatasetError(
+            f"{locate(int(rows[0]))}: the label {value:g} is beyond float32's range (±3.4e38), which barenet "
+            "trains in; rescale the target (e.g. divide the column by a power of ten) or drop the row."
+        )
+
+
 def check_missing(values: np.ndarray, locate: Locate) -> None:
     if values.dtype.kind in "US":
         empty = np.flatnonzero(np.char.strip(values.astype(str)) == "")
@@ -107,7 +120,9 @@ def encode_labels(
                 f"{locate(first)}: the label {str(text[first])!r} is not a number, but the task is "
                 "regression; use --task classification for text labels."
             )
-        targets = numbers.reshape(len(numbers), -1).astype(np.float32)
+        targets = numbers.reshape(len(numbers), -1)
+        check_float32_range(targets, locate)
+        targets = targets.astype(np.float32)
         return Labels(targets, "regression", None, f"task: regression ({reason}); pass --task to change it")
     if values.ndim != 1:
         raise DatasetError(f"class labels must be one per sample, shape (n,); got shape {values.shape}")

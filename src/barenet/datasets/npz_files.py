@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import lzma
 import struct
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -38,7 +39,9 @@ UNREADABLE = (
     SyntaxError,
     OverflowError,
     IndexError,
-)  # what zipfile and numpy raise on damaged archives (RuntimeError: an encrypted member)
+    tokenize.TokenError,
+)  # what zipfile and numpy raise on damaged archives (RuntimeError: an encrypted member;
+# tokenize.TokenError: a .npy header with an unclosed bracket)
 NUMBER_KINDS = "biuf"
 TEXT_KINDS = "U"
 

@@ -24,6 +24,8 @@ from barenet.datasets.csv_files import CsvTable, is_number, read_csv_table
 from barenet.datasets.labels import as_numbers, check_missing, encode_labels
 from barenet.datasets.npz_files import load_npz, pick_arrays
 
+INT64_LIMIT = 2.0**63  # whole numbers at or beyond this do not fit int64
+
 __all__ = ["Table", "is_number", "load_csv", "load_npz", "load_table", "read_csv_table"]
 
 
@@ -55,16 +57,16 @@ def load_csv(
     delimiter: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Load a CSV file into features ``x`` float32 ``(n, n_features)`` and the label column ``y``
-    as it is in the file: int64 if every label is a whole number, float32 for other numbers,
-    text otherwise. See :mod:`barenet.datasets.csv_files` for how the layout is read; every
+    as it is in the file: int64 if every label is a whole number int64 holds, float32 for other
+    numbers, text otherwise. See :mod:`barenet.datasets.csv_files` for how the layout is read; every
     bad cell raises a ``DatasetError`` naming its line and column."""
     table = read_csv_table(path, label_column, header, delimiter)
     check_missing(table.labels, table.locate)
     numbers = as_numbers(table.labels)
     if numbers is None:
         return table.features, np.char.strip(table.labels.astype(str))
-    encode_labels(numbers, table.locate, task="regression")  # every label present and finite
-    if np.all(numbers == np.round(numbers)):
+    encode_labels(numbers, table.locate, task="regression")  # every label present, finite, float32-sized
+    if np.all(numbers == np.round(numbers)) and np.abs(numbers).max() < INT64_LIMIT:
         return table.features, numbers.astype(np.int64)
     return table.features, numbers.astype(np.float32)
 

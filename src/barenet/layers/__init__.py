@@ -5,7 +5,18 @@ the output and a cache, and ``backward(grad_output, cache)`` returns ∂loss/∂
 writing ∂loss/∂parameter into each ``parameter.grad``. See :mod:`barenet.layers.base`.
 """
 
-from .activations import ACTIVATIONS, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, sigmoid, softmax
+from .activations import (
+    ACTIVATIONS,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    get_activation,
+    sigmoid,
+    softmax,
+)
 from .base import Layer, Shape
 from .convolution import Conv2D
 from .dense import Dense
@@ -24,7 +35,7 @@ LAYER_TYPES: dict[str, type[Layer]] = {
 
 __all__ = [
     "ACTIVATIONS", "LAYER_TYPES", "Dense", "Dropout", "Identity", "Layer", "LeakyReLU", "ReLU",
-    "Rescale", "Shape", "Sigmoid", "Softmax", "Standardize", "Tanh", "sigmoid", "softmax",
+    "Rescale", "Shape", "Sigmoid", "Softmax", "Standardize", "Tanh", "get_activation", "sigmoid", "softmax",
     "AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "LayerNorm",
     "MaxPool2D", "Reshape",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import check_number
+from ..validation import check_number, resolve
 from .base import Layer
 
 
@@ -137,3 +137,9 @@ ACTIVATIONS: dict[str, type[Layer]] = {
     "identity": Identity,
     "linear": Identity,
 }
+
+
+def get_activation(activation: str | Layer, name: str = "activation") -> Layer:
+    """``"relu"`` → ``ReLU()``; a :class:`Layer` object is returned as it is. Anything else is
+    refused with a ``TypeError`` naming the parameter ``name``."""
+    return resolve(activation, ACTIVATIONS, name.replace("_", " "), Layer, name)

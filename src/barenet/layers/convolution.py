@@ -13,9 +13,9 @@ import numpy as np
 from ..errors import ShapeError
 from ..init import Initializer, get_initializer
 from ..parameter import Parameter
-from ..validation import as_generator, check_float_dtype, check_positive_int
+from ..validation import as_generator, check_float_dtype, check_int, check_pair
 from .base import Layer, Shape
-from .im2col import as_pair, col2im, im2col, output_size, resolve_padding
+from .im2col import col2im, im2col, output_size, resolve_padding
 
 
 class Conv2D(Layer):
@@ -50,11 +50,11 @@ class Conv2D(Layer):
         rng: np.random.Generator | int | None = None,
         dtype: np.dtype | type = np.float32,
     ) -> None:
-        self.in_channels = check_positive_int("in_channels", in_channels)
-        self.out_channels = check_positive_int("out_channels", out_channels)
-        self.kernel_size = as_pair("kernel_size", kernel_size)
-        self.stride = as_pair("stride", stride)
-        self.padding = padding if isinstance(padding, str) else as_pair("padding", padding, minimum=0)
+        self.in_channels = check_int("in_channels", in_channels)
+        self.out_channels = check_int("out_channels", out_channels)
+        self.kernel_size = check_pair("kernel_size", kernel_size)
+        self.stride = check_pair("stride", stride)
+        self.padding = padding if isinstance(padding, str) else check_pair("padding", padding, low=0)
         self.pads = resolve_padding(padding, self.kernel_size, self.stride)
         self.has_bias = bool(bias)
         dtype = check_float_dtype(dtype)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..init import Initializer, get_initializer
 from ..parameter import Parameter
-from ..validation import as_generator, check_float_dtype, check_positive_int
+from ..validation import as_generator, check_float_dtype, check_int
 from .base import Layer, Shape
 
 
@@ -32,14 +32,15 @@ class Dense(Layer):
         rng: np.random.Generator | int | None = None,
         dtype: np.dtype | type = np.float32,
     ) -> None:
-        self.in_features = check_positive_int("in_features", in_features)
-        self.out_features = check_positive_int("out_features", out_features)
+        self.in_features = check_int("in_features", in_features)
+        self.out_features = check_int("out_features", out_features)
         dtype = check_float_dtype(dtype)
         rng = as_generator(rng)
         shape = (self.in_features, self.out_features)
         fans = {"fan_in": self.in_features, "fan_out": self.out_features, "rng": rng, "dtype": dtype}
         self.weight = Parameter(get_initializer(init)(shape, **fans), "weight", decay=True)
-        self.bias = Parameter(get_initializer(bias_init)((self.out_features,), **fans), "bias", decay=False)
+        bias = get_initializer(bias_init, "bias_init")((self.out_features,), **fans)
+        self.bias = Parameter(bias, "bias", decay=False)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         output = x @ self.weight.value  # Z = X·W + b

@@ -33,6 +33,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import BarenetError
+from ..validation import check_pair
 
 Pair = tuple[int, int]
 Padding = tuple[Pair, Pair]
@@ -112,18 +113,6 @@ def col2im(columns: np.ndarray, image_shape: tuple[int, int, int, int], kernel_s
     return padded[:, :, top : top + height, left : left + width]
 
 
-def as_pair(name: str, value: object, minimum: int = 1) -> Pair:
-    """An int or a pair of ints (height, width), each at least ``minimum``, as a pair."""
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(values) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum for v in values
-    ):
-        raise BarenetError(
-            f"{name} must be an integer >= {minimum} or a pair of them (height, width); got {value!r}"
-        )
-    return int(values[0]), int(values[1])
-
-
 def resolve_padding(padding: object, kernel_size: Pair, stride: Pair) -> Padding:
     """``0``, ``(1, 2)``, ``"valid"`` or ``"same"`` as ``((top, bottom), (left, right))``.
 
@@ -140,5 +129,5 @@ def resolve_padding(padding: object, kernel_size: Pair, stride: Pair) -> Padding
                 "input's size); give the padding as a number instead, e.g. padding=1"
             )
         return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in kernel_size)  # type: ignore[return-value]
-    height, width = as_pair("padding", padding, minimum=0)
+    height, width = check_pair("padding", padding, low=0)
     return (height, height), (width, width)

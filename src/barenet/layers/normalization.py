@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import BarenetError, ShapeError
 from ..parameter import Parameter
-from ..validation import check_float_dtype, check_number, check_positive_int
+from ..validation import check_float_dtype, check_int, check_number
 from .base import Layer, Shape
 
 
@@ -52,7 +52,7 @@ class _BatchNorm(Layer):
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
                  dtype: np.dtype | type = np.float32) -> None:
-        self.num_features = check_positive_int("num_features", num_features)
+        self.num_features = check_int("num_features", num_features)
         self.momentum = check_number("momentum", momentum, 0.0, 1.0)
         self.eps = check_number("eps", eps, 0.0, low_open=True)
         dtype = check_float_dtype(dtype)
@@ -186,7 +186,7 @@ class LayerNorm(Layer):
         shape = tuple(normalized_shape) if listed else (normalized_shape,)
         if not shape:
             raise BarenetError("normalized_shape must name at least one axis, e.g. LayerNorm(128)")
-        self.normalized_shape = tuple(check_positive_int("normalized_shape", size) for size in shape)
+        self.normalized_shape = tuple(check_int("normalized_shape", size) for size in shape)
         self.eps = check_number("eps", eps, 0.0, low_open=True)
         dtype = check_float_dtype(dtype)
         self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype), "weight", decay=False)  # γ

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
+from ..validation import check_pair
 from .base import Layer, Shape
-from .im2col import as_pair, new_images, output_size, pad_images, resolve_padding, window_offsets
+from .im2col import new_images, output_size, pad_images, resolve_padding, window_offsets
 
 
 class _WindowPool(Layer):
@@ -22,9 +23,9 @@ class _WindowPool(Layer):
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
-        self.kernel_size = as_pair("kernel_size", kernel_size)
-        self.stride = self.kernel_size if stride is None else as_pair("stride", stride)
-        self.padding = as_pair("padding", padding, minimum=0)
+        self.kernel_size = check_pair("kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else check_pair("stride", stride)
+        self.padding = check_pair("padding", padding, low=0)
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise ShapeError(
                 f"{type(self).__name__} padding {self.padding} must be at most half the kernel "

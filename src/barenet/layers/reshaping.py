@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..errors import BarenetError, ShapeError
-from ..validation import check_positive_int
+from ..validation import check_int
 from .base import Layer, Shape
 
 
@@ -42,7 +42,7 @@ class Reshape(Layer):
     def __init__(self, shape: tuple[int, ...] | list[int]) -> None:
         if isinstance(shape, (int, np.integer)) or not isinstance(shape, (tuple, list)) or not shape:
             raise BarenetError(f"Reshape needs a per-sample shape such as (1, 28, 28); got {shape!r}")
-        self.shape = tuple(check_positive_int(f"shape[{index}]", size) for index, size in enumerate(shape))
+        self.shape = tuple(check_int(f"shape[{index}]", size) for index, size in enumerate(shape))
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         return x.reshape(len(x), *self.shape)

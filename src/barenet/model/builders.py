@@ -8,8 +8,8 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..init import Initializer
-from ..layers import ACTIVATIONS, Dense, Dropout, Layer
-from ..validation import as_generator, check_float_dtype, check_number, check_positive_int, resolve
+from ..layers import Dense, Dropout, Layer, get_activation
+from ..validation import as_generator, check_choice, check_float_dtype, check_int, check_number
 from .sequential import TASKS, Sequential
 
 
@@ -37,12 +37,11 @@ def mlp(
         raise BarenetError(
             f"layer_sizes needs at least two positive sizes (inputs, outputs); got {layer_sizes!r}"
         )
-    sizes = [check_positive_int(f"layer_sizes[{index}]", size) for index, size in enumerate(layer_sizes)]
-    if task not in TASKS:
-        raise BarenetError(f"task must be one of {TASKS}; got {task!r}")
+    sizes = [check_int(f"layer_sizes[{index}]", size) for index, size in enumerate(layer_sizes)]
+    check_choice("task", task, TASKS)
     dtype = check_float_dtype(dtype)
     dropout = check_number("dropout", dropout, 0.0, 1.0, high_open=True)
-    resolve(activation, ACTIVATIONS, "activation")
+    get_activation(activation)
     if output_activation is None:
         if task == "regression":
             output_activation = "identity"
@@ -55,9 +54,9 @@ def mlp(
     for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Dense(fan_in, fan_out, init=init, bias_init=bias_init, rng=rng, dtype=dtype))
         if index < len(sizes) - 2:
-            layers.append(resolve(activation, ACTIVATIONS, "activation"))
+            layers.append(get_activation(activation))
             if dropout:
                 layers.append(Dropout(dropout, rng=rng))
         elif output_activation not in ("identity", "linear"):
-            layers.append(resolve(output_activation, ACTIVATIONS, "output activation"))
+            layers.append(get_activation(output_activation, "output_activation"))
     return Sequential(layers, task=task)

@@ -14,7 +14,6 @@ import numpy as np
 
 from ..errors import BarenetError
 from ..layers import (
-    ACTIVATIONS,
     AvgPool2D,
     BatchNorm1D,
     BatchNorm2D,
@@ -26,8 +25,9 @@ from ..layers import (
     MaxPool2D,
     Reshape,
     Softmax,
+    get_activation,
 )
-from ..validation import as_generator, check_float_dtype, check_number, check_positive_int, resolve
+from ..validation import as_generator, check_choice, check_float_dtype, check_int, check_number
 from .sequential import Sequential
 
 POOLS = {"max": MaxPool2D, "avg": AvgPool2D}
@@ -38,7 +38,7 @@ def _image_shape(input_shape: Sequence[int]) -> tuple[int, int, int]:
         raise BarenetError(
             f"input_shape must be (channels, height, width), e.g. (1, 28, 28); got {input_shape!r}"
         )
-    channels, height, width = (check_positive_int("input_shape", size) for size in input_shape)
+    channels, height, width = (check_int("input_shape", size) for size in input_shape)
     return channels, height, width
 
 
@@ -81,14 +81,14 @@ def cnn(
         raise BarenetError(
             f"channels needs at least one channel count per block, e.g. (32, 64); got {channels!r}"
         )
-    widths = [check_positive_int(f"channels[{index}]", width) for index, width in enumerate(channels)]
-    hidden = [check_positive_int(f"hidden[{index}]", width) for index, width in enumerate(hidden)]
-    convs_per_block = check_positive_int("convs_per_block", convs_per_block)
+    widths = [check_int(f"channels[{index}]", width) for index, width in enumerate(channels)]
+    hidden = [check_int(f"hidden[{index}]", width) for index, width in enumerate(hidden)]
+    convs_per_block = check_int("convs_per_block", convs_per_block)
     dropout = check_number("dropout", dropout, 0.0, 1.0, high_open=True)
     conv_dropout = check_number("conv_dropout", conv_dropout, 0.0, 1.0, high_open=True)
-    if pool is not None and pool not in POOLS:
-        raise BarenetError(f"pool must be 'max', 'avg' or None; got {pool!r}")
-    resolve(activation, ACTIVATIONS, "activation")
+    if pool is not None:
+        check_choice("pool", pool, tuple(POOLS))
+    get_activation(activation)
     dtype, rng = check_float_dtype(dtype), as_generator(rng)
     shape = _image_shape(input_shape)
     layers: list[Layer] = [*preprocessing, Reshape(shape)]
@@ -99,7 +99,7 @@ def cnn(
                                  rng=rng, dtype=dtype))
             if batch_norm:
                 layers.append(BatchNorm2D(width, dtype=dtype))
-            layers.append(resolve(activation, ACTIVATIONS, "activation"))
+            layers.append(get_activation(activation))
             in_channels = width
         if pool is not None:
             layers.append(POOLS[pool](2))
@@ -113,7 +113,7 @@ def cnn(
         layers.append(Dense(features, width, init="he", rng=rng, dtype=dtype))
         if batch_norm:
             layers.append(BatchNorm1D(width, dtype=dtype))
-        layers.append(resolve(activation, ACTIVATIONS, "activation"))
+        layers.append(get_activation(activation))
         if dropout:
             layers.append(Dropout(dropout, rng=rng))
         features = width
@@ -134,15 +134,14 @@ def lenet5(
     conv 6 5×5 (padding 2) → pool → conv 16 5×5 → pool → dense 120 → dense 84 → dense
     ``n_classes`` (61,706 parameters on 28×28 digits). ``activation="tanh", pool="avg"`` is
     closer to the original."""
-    if pool not in POOLS:
-        raise BarenetError(f"pool must be 'max' or 'avg'; got {pool!r}")
-    resolve(activation, ACTIVATIONS, "activation")
+    check_choice("pool", pool, tuple(POOLS))
+    get_activation(activation)
     dtype, rng = check_float_dtype(dtype), as_generator(rng)
     channels, height, width = _image_shape(input_shape)
     init = "he" if activation in ("relu", "leaky_relu") else "xavier"
 
     def act() -> Layer:
-        return resolve(activation, ACTIVATIONS, "activation")
+        return get_activation(activation)
 
     layers: list[Layer] = [
         *preprocessing, Reshape((channels, height, width)),

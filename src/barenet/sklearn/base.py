@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,6 +33,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 try:
@@ -43,11 +45,12 @@ except ImportError:  # scikit-learn < 1.6
 
 
 from ..errors import BarenetError
-from ..init import Initializer
+from ..init import INITIALIZERS, Initializer
 from ..losses import Loss
 from ..model import mlp
-from ..schedules import Schedule
+from ..schedules import SCHEDULES, Schedule
 from ..training import Callback, Trainer
+from ..validation import check_int
 
 SOLVERS = ("adam", "sgd", "adamw", "rmsprop")
 # scikit-learn's activation names → barenet's
@@ -90,6 +93,34 @@ class BaseMLP(BaseEstimator):
     """
 
     _task: str  # "classification" or "regression"
+
+    # scikit-learn's own declaration of what each parameter may be, checked by
+    # ``_validate_params()`` at the start of every fit (as scikit-learn's estimators do).
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "init": [StrOptions(set(INITIALIZERS)), Initializer, None],
+        "lr_schedule": [StrOptions(set(SCHEDULES)), Schedule],
+        "dtype": [StrOptions({"float32", "float64"}), type, np.dtype],
+    }
 
     def __init__(
         self,
@@ -156,30 +187,7 @@ class BaseMLP(BaseEstimator):
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
-        if not all(isinstance(size, (int, np.integer)) and size >= 1 for size in sizes):
-            raise BarenetError(
-                f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}"
-            )
-        return sizes
-
-    def _check_params(self) -> None:
-        """Parameters barenet itself does not check (it checks lr, alpha, dropout, momentum, ...)."""
-        if self.solver not in SOLVERS:
-            raise BarenetError(f"solver must be one of {SOLVERS}; got {self.solver!r} (lbfgs is not offered)")
-        if self.activation not in ACTIVATIONS:
-            raise BarenetError(f"activation must be one of {tuple(ACTIVATIONS)}; got {self.activation!r}")
-        if np.dtype(self.dtype) not in (np.float32, np.float64):
-            raise BarenetError(f"dtype must be float32 or float64; got {self.dtype!r}")
-        counts = {"max_iter": self.max_iter, "n_iter_no_change": self.n_iter_no_change}
-        if self.batch_size != "auto":
-            counts["batch_size"] = self.batch_size
-        for name, value in counts.items():
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise BarenetError(f"{name} must be a positive integer; got {value!r}")
-        if not self.tol >= 0:
-            raise BarenetError(f"tol must be >= 0; got {self.tol!r}")
-        if self.early_stopping and not 0 < self.validation_fraction < 1:
-            raise BarenetError(f"validation_fraction must be in (0, 1); got {self.validation_fraction!r}")
+        return [check_int(f"hidden_layer_sizes[{index}]", size) for index, size in enumerate(sizes)]
 
     def _validate_input(self, X, y, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """scikit-learn's checks of (X, y) for fitting."""
@@ -197,7 +205,7 @@ class BaseMLP(BaseEstimator):
         return self._fit(X, y, incremental=False)
 
     def _fit(self, X, y, incremental: bool, classes=None) -> BaseMLP:
-        self._check_params()
+        self._validate_params()
         if incremental and self.early_stopping:
             raise BarenetError("partial_fit does not support early_stopping=True")
         first = not hasattr(self, "model_") or not (incremental or self.warm_start)
