@@ -26,7 +26,7 @@ from ..layers import Dropout
 from ..losses import L2Penalty, Loss, get_loss
 from ..optim import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
-from ..validation import check_number, check_positive_int
+from ..validation import check_int, check_number
 from .callbacks import Callback
 from .checkpoints import save_checkpoint
 from .evaluation import check_data, class_ids, default_loss, evaluate
@@ -108,7 +108,7 @@ class Trainer:
             raise BarenetError(f"batch_size must be a positive integer, None or 'full'; got {batch_size!r}")
         self.batch_size = batch_size
         if steps_per_epoch is not None:
-            steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
+            steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, low=1)
             if batch_size is None:
                 raise BarenetError("steps_per_epoch draws mini-batches; give a batch_size, not full batch")
         self.steps_per_epoch = steps_per_epoch
