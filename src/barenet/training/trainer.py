@@ -22,7 +22,7 @@ import numpy as np
 from ..datasets.batching import BatchGatherer
 from ..datasets.preprocessing import train_validation_split
 from ..errors import BarenetError, DivergenceError
-from ..layers import Dropout
+from ..layers import Dropout, walk_layers
 from ..losses import L2Penalty, Loss, get_loss
 from ..optim import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
@@ -135,9 +135,9 @@ class Trainer:
         found = {"shuffle": self.rng}
         if self.augment is not None and isinstance(getattr(self.augment, "rng", None), np.random.Generator):
             found["augment"] = self.augment.rng
-        for index, layer in enumerate(self.model.layers):
+        for key, layer in walk_layers(self.model.layers):
             if isinstance(layer, Dropout):
-                found[f"layers.{index}.dropout"] = layer.rng
+                found[f"{key}.dropout"] = layer.rng
         return found
 
     # ---- the loop -------------------------------------------------------------------------
