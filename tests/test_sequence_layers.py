@@ -49,8 +49,8 @@ def numeric_gradient(values: np.ndarray, loss) -> np.ndarray:
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    return float((np.abs(analytic - numeric) / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-3))
-                 .max(initial=0.0))
+    scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-3)
+    return float((np.abs(analytic - numeric) / scale).max(initial=0.0))
 
 
 def check_layer(layer: Layer, x: np.ndarray, *, input_grad: bool = True, seed: int = 0) -> None:
@@ -97,7 +97,8 @@ def test_attention_backpropagates_exactly_with_and_without_the_causal_mask(n, t,
 
 
 @pytest.mark.parametrize("layer", [
-    GELU(), GELU("tanh"), Dense(5, 3, dtype=F64), LayerNorm(5, dtype=F64), PositionalEmbedding(6, 5, dtype=F64),
+    GELU(), GELU("tanh"), Dense(5, 3, dtype=F64), LayerNorm(5, dtype=F64),
+    PositionalEmbedding(6, 5, dtype=F64),
     Residual(LayerNorm(5, dtype=F64), Dense(5, 5, dtype=F64), GELU()),
 ], ids=["gelu", "gelu-tanh", "dense", "layernorm", "positions", "residual"])
 @pytest.mark.parametrize("n, t", SHAPES)
@@ -235,7 +236,8 @@ def test_float32_stays_float32_through_every_sequence_layer():
     model = Sequential(Embedding(7, 8, rng=0), PositionalEmbedding(4, 8, rng=0),
                        Residual(LayerNorm(8), MultiHeadAttention(8, 2, causal=True, rng=0)),
                        Residual(LayerNorm(8), Dense(8, 16, rng=0), GELU(), Dense(16, 8, rng=0)),
-                       GRU(8, 8, rng=0), LSTM(8, 8, rng=0), RNN(8, 8, rng=0), Dense(8, 7, rng=0), input_shape=(4,))
+                       GRU(8, 8, rng=0), LSTM(8, 8, rng=0), RNN(8, 8, rng=0), Dense(8, 7, rng=0),
+                       input_shape=(4,))
     ids = np.random.default_rng(0).integers(0, 7, size=(2, 4))
     output, tape = model.forward_with_cache(ids)
     assert output.dtype == np.float32

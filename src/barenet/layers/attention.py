@@ -85,7 +85,8 @@ class MultiHeadAttention(Layer):
         """P for every head, ``(n, H, t, t)``: row s says where position s looked."""
         return self.forward_with_cache(x)[1].weights
 
-    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, AttentionCache]:
+    def forward_with_cache(self, x: np.ndarray, *,
+                           training: bool = False) -> tuple[np.ndarray, AttentionCache]:
         n, t, d = self._check_input(x)
         qkv = x.reshape(n * t, d) @ self.in_proj_weight.value.T
         qkv += self.in_proj_bias.value  # [Q K V] = X·W_inᵀ + b_in
@@ -128,7 +129,8 @@ class MultiHeadAttention(Layer):
 
     def _write_gradients(self, grad_y: np.ndarray, grad_qkv: np.ndarray, cache: AttentionCache) -> None:
         d = self.embed_dim
-        np.matmul(grad_y.T, cache.context.reshape(-1, d), out=self.out_proj_weight.grad)  # dW_out = dYᵀ·context
+        context = cache.context.reshape(-1, d)
+        np.matmul(grad_y.T, context, out=self.out_proj_weight.grad)  # dW_out = dYᵀ·context
         grad_y.sum(axis=0, out=self.out_proj_bias.grad)  # db_out = Σ dY
         np.matmul(grad_qkv.T, cache.x.reshape(-1, d), out=self.in_proj_weight.grad)  # dW_in = d[Q K V]ᵀ·X
         grad_qkv.sum(axis=0, out=self.in_proj_bias.grad)  # db_in = Σ d[Q K V]

@@ -71,10 +71,17 @@ class Embedding(Layer):
 
     def backward_parameters(self, grad_output: np.ndarray, ids: np.ndarray) -> None:
         # dE = onehot(ids)ᵀ·dY: row e of dE is the sum of dY over the positions holding id e.
-        # The plain loop, `for position, e in enumerate(ids.ravel()): dE[e] += dY[position]`, is
-        # what np.add.at does in C; the tests compare the two.
+        # The plain loop, `for position, e in enumerate(ids.ravel()): dE[e] += dY[position]` (the
+        # tests compare the two), is np.add.at(dE, ids, dY) in C; sorting the positions by id and
+        # summing each id's run with one np.add.reduceat is several times faster still.
+        flat = ids.ravel()
+        order = np.argsort(flat, kind="stable")
+        sorted_ids = flat[order]
+        new_run = np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1]))
+        starts = np.flatnonzero(new_run)  # where each id's run of positions begins
+        rows = grad_output.reshape(-1, self.embedding_dim)[order]
         self.weight.grad[...] = 0
-        np.add.at(self.weight.grad, ids.ravel(), grad_output.reshape(-1, self.embedding_dim))
+        self.weight.grad[sorted_ids[starts]] = np.add.reduceat(rows, starts, axis=0)  # dE[e] = Σ dY[ids = e]
 
     def backward_input(self, grad_output: np.ndarray, ids: np.ndarray) -> np.ndarray:
         raise BarenetError(

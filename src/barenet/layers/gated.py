@@ -18,7 +18,8 @@ from .recurrent import Recurrent
 class LSTM(Recurrent):
     """Long short-term memory, PyTorch's ``nn.LSTM(batch_first=True)``, one layer. Per step::
 
-        i = σ(Aᵢ), f = σ(A_f), g = tanh(A_g), o = σ(A_o)    with [Aᵢ A_f A_g A_o] = Xₛ·W_ihᵀ + b_ih + Hₛ₋₁·W_hhᵀ + b_hh
+        [Aᵢ A_f A_g A_o] = Xₛ·W_ihᵀ + b_ih + Hₛ₋₁·W_hhᵀ + b_hh
+        i = σ(Aᵢ), f = σ(A_f), g = tanh(A_g), o = σ(A_o)
         Cₛ = f ⊙ Cₛ₋₁ + i ⊙ g
         Hₛ = o ⊙ tanh(Cₛ)
 
@@ -46,6 +47,11 @@ class LSTM(Recurrent):
             raise TypeError("initial_state of an LSTM is a pair (H₀, C₀), each of shape (n, hidden_size)")
         return self._check_state("H₀", given[0], n), self._check_state("C₀", given[1], n)
 
+    def final_state(self, cache: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """``(H, C)`` after the last step: the next call's ``initial_state``."""
+        _, hs, (cs, _, _) = cache
+        return hs[-1], cs[-1]
+
     def _steps_forward(self, projected: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         t, n, _ = projected.shape
         h = self.hidden_size
@@ -59,8 +65,12 @@ class LSTM(Recurrent):
             a = projected[s] + hs[s] @ w_hh.T  # A = Xₛ·W_ihᵀ + b_ih + Hₛ₋₁·W_hhᵀ + b_hh
             a += b_hh
             gate = gates[s]
-            gate[...] = sigmoid(a)  # i, f, o = σ(A) (g's block is overwritten next)
-            np.tanh(a[:, 2 * h : 3 * h], out=gate[:, 2 * h : 3 * h])  # g = tanh(A_g)
+            a[:, : 2 * h] *= 0.5
+            a[:, 3 * h :] *= 0.5
+            np.tanh(a, out=gate)  # g = tanh(A_g), and i, f, o = σ(A) = ½ tanh(A/2) + ½:
+            for block in (gate[:, : 2 * h], gate[:, 3 * h :]):  # one pass of tanh for all four
+                block *= 0.5
+                block += 0.5
             i, f, g, o = gate[:, :h], gate[:, h : 2 * h], gate[:, 2 * h : 3 * h], gate[:, 3 * h :]
             np.multiply(f, cs[s], out=cs[s + 1])
             cs[s + 1] += i * g  # Cₛ = f ⊙ Cₛ₋₁ + i ⊙ g
@@ -131,7 +141,8 @@ class GRU(Recurrent):
             gate[:, : 2 * h] = sigmoid(x_side[:, : 2 * h] + from_h[:, : 2 * h])  # r, z
             r, z = gate[:, :h], gate[:, h : 2 * h]
             hidden_n[s] = from_h[:, 2 * h :]
-            np.tanh(x_side[:, 2 * h :] + r * hidden_n[s], out=gate[:, 2 * h :])  # n = tanh(Xₛ·W_inᵀ + b_in + r ⊙ (…))
+            # n = tanh(Xₛ·W_inᵀ + b_in + r ⊙ (Hₛ₋₁·W_hnᵀ + b_hn))
+            np.tanh(x_side[:, 2 * h :] + r * hidden_n[s], out=gate[:, 2 * h :])
             candidate = gate[:, 2 * h :]
             hs[s + 1] = candidate + z * (hs[s] - candidate)  # Hₛ = (1 − z) ⊙ n + z ⊙ Hₛ₋₁
         return hs, (gates, hidden_n)
@@ -147,10 +158,13 @@ class GRU(Recurrent):
             grad_h += grad_hs[s]  # dHₛ = dYₛ + what step s+1 sent back
             gate, d_in, d_hidden = gates[s], grad_in[s], grad_hidden[s]
             r, z, candidate = gate[:, :h], gate[:, h : 2 * h], gate[:, 2 * h :]
-            np.multiply(grad_h * (1 - z), 1 - candidate**2, out=d_in[:, 2 * h :])  # dA_n = dHₛ ⊙ (1 − z) ⊙ (1 − n²)
+            # dA_n = dHₛ ⊙ (1 − z) ⊙ (1 − n²)
+            np.multiply(grad_h * (1 - z), 1 - candidate**2, out=d_in[:, 2 * h :])
             grad_n = d_in[:, 2 * h :]
-            np.multiply(grad_n * hidden_n[s], r * (1 - r), out=d_in[:, :h])  # dA_r = dA_n ⊙ (H·W_hnᵀ + b_hn) ⊙ r(1 − r)
-            np.multiply(grad_h * (hs[s] - candidate), z * (1 - z), out=d_in[:, h : 2 * h])  # dA_z = dHₛ ⊙ (Hₛ₋₁ − n) ⊙ z(1 − z)
+            # dA_r = dA_n ⊙ (Hₛ₋₁·W_hnᵀ + b_hn) ⊙ r(1 − r)
+            np.multiply(grad_n * hidden_n[s], r * (1 - r), out=d_in[:, :h])
+            # dA_z = dHₛ ⊙ (Hₛ₋₁ − n) ⊙ z(1 − z)
+            np.multiply(grad_h * (hs[s] - candidate), z * (1 - z), out=d_in[:, h : 2 * h])
             d_hidden[:, : 2 * h] = d_in[:, : 2 * h]
             np.multiply(grad_n, r, out=d_hidden[:, 2 * h :])  # ∂/∂(H·W_hnᵀ + b_hn) = r ⊙ dA_n
             grad_h = grad_h * z + d_hidden @ w_hh  # dHₛ₋₁ = dHₛ ⊙ z + dA_hidden·W_hh

@@ -82,6 +82,12 @@ class Recurrent(Layer):
             return np.zeros((n, self.hidden_size), dtype=dtype)
         return self._check_state("initial_state", given, n)
 
+    def final_state(self, cache: tuple) -> Any:
+        """The state after the last step of the call that made ``cache``: hand it to the next
+        call as ``initial_state`` to carry on where the sequence stopped (e.g. to generate text
+        one character at a time)."""
+        return cache[1][-1]
+
     def _check_state(self, name: str, array: Any, n: int) -> np.ndarray:
         array = np.asarray(array)
         if array.shape != (n, self.hidden_size):
@@ -128,7 +134,8 @@ class Recurrent(Layer):
                          grad_hidden: np.ndarray) -> None:
         rows = grad_in.shape[-1]
         flat_in, flat_hidden = grad_in.reshape(-1, rows), grad_hidden.reshape(-1, rows)
-        np.matmul(flat_in.T, xs.reshape(-1, self.input_size), out=self.weight_ih_l0.grad)  # dW_ih = Σₛ dAₛᵀ·Xₛ
+        np.matmul(flat_in.T, xs.reshape(-1, self.input_size),
+                  out=self.weight_ih_l0.grad)  # dW_ih = Σₛ dAₛᵀ·Xₛ
         np.matmul(flat_hidden.T, hs[:-1].reshape(-1, self.hidden_size),
                   out=self.weight_hh_l0.grad)  # dW_hh = Σₛ dAₛᵀ·Hₛ₋₁
         flat_in.sum(axis=0, out=self.bias_ih_l0.grad)  # db_ih = Σₛ Σₙ dAₛ

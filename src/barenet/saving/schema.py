@@ -60,7 +60,8 @@ ARRAY_SHAPES: dict[str, tuple[tuple[str, ...], Callable[[Mapping], dict[str, tup
     "Dense": (("in_features", "out_features"), _dense_shapes),
     "Embedding": (("num_embeddings", "embedding_dim"),
                   lambda config: {"weight": (config["num_embeddings"], config["embedding_dim"])}),
-    "PositionalEmbedding": (("max_length", "dim"), lambda config: {"weight": (config["max_length"], config["dim"])}),
+    "PositionalEmbedding": (("max_length", "dim"),
+                            lambda config: {"weight": (config["max_length"], config["dim"])}),
     "RNN": (RECURRENT, _recurrent_shapes(1)),
     "LSTM": (RECURRENT, _recurrent_shapes(4)),
     "GRU": (RECURRENT, _recurrent_shapes(3)),
@@ -176,7 +177,8 @@ def check_layer_entry(entry: object, index: int, arrays: Mapping[str, np.ndarray
     inner = get(entry, "layers", list, source, where, default=None)
     if inner is not None:
         if depth >= MAX_DEPTH or len(inner) > MAX_LAYERS:
-            raise fail(source, f"{where}.layers", f"nests blocks deeper than {MAX_DEPTH} or lists too many layers")
+            raise fail(source, f"{where}.layers",
+                       f"nests blocks deeper than {MAX_DEPTH} or lists too many layers")
         for position, child in enumerate(inner):
             check_layer_entry(child, position, arrays, source, f"{prefix}.{index}.layers", depth + 1)
     start = f"{prefix}.{index}."
