@@ -178,3 +178,16 @@ def test_a_char_rnn_learns_to_continue_a_repeating_text():
         optimizer.step()
     predicted = model.predict(vocabulary.encode("abcdeab")[None])[0]
     assert vocabulary.decode(predicted[2:]) == "deabc"
+
+
+def test_fit_and_evaluate_take_one_target_per_position():
+    model = barenet.char_rnn(VOCABULARY, 8, context=6, rng=0)
+    x = ids(40, 6)
+    y = np.roll(x, -1, axis=1)
+    history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, validation_data=(x, y))
+    results = model.evaluate(x, y)
+    assert results["loss"] == pytest.approx(history.history["val_loss"][-1])
+    assert results["accuracy"] == pytest.approx(np.mean(model.predict(x) == y))
+    assert 0 <= history.history["accuracy"][-1] <= 1
+    with pytest.raises(ValueError, match="one class id per position, shape \\(40, 6\\)"):
+        model.evaluate(x, y[:, :5])

@@ -276,7 +276,8 @@ class Trainer:
         totals["loss"] += result.loss * size
         if self.model.task == "classification":
             predicted = class_ids(result.output)
-            totals["correct"] += int(np.count_nonzero(predicted == y_batch))
+            hits = int(np.count_nonzero(predicted == y_batch))  # over every position of a sequence
+            totals["correct"] += hits if y_batch.ndim == 1 else hits * size / y_batch.size
         elif not self.loss.from_logits:
             error = result.output - y_batch
             totals["squared"] += float(np.sum(error**2))
