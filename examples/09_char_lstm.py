@@ -3,8 +3,8 @@
 Embedding 65 → 128 → LSTM 256 → dense 65 (``barenet.char_rnn(65, 256, embedding_dim=128)``),
 cross-entropy on the next character at every position, Adam at 3e-3 with the gradient norm
 clipped to 1 and a cosine decay to 0, batches of 32 random windows of 64 characters from the
-first 90 % of the text. The validation loss is the mean over a fixed set of 50 windows-batches
-of the last 10 %; then 500 characters are sampled one at a time, the LSTM's state carried from
+first 90 % of the text. The validation loss is the mean over a fixed set of 50 batches of
+windows from the last 10 %; then 500 characters are sampled one at a time, the LSTM's state carried from
 each character to the next.
 
     BARENET_DATA_DIR=../shared/data nice python examples/09_char_lstm.py
@@ -21,9 +21,12 @@ from barenet.losses import CrossEntropy
 from barenet.optim import Adam
 
 
-def validation_loss(model, batches) -> float:
+def validation_scores(model, batches) -> tuple[float, float]:
+    """Mean cross-entropy (nats per character) and next-character accuracy over ``batches``."""
     loss = CrossEntropy()
-    return float(np.mean([model.loss_value(x, y, loss) for x, y in batches]))
+    losses = [model.loss_value(x, y, loss) for x, y in batches]
+    hits = [np.mean(model.predict(x) == y) for x, y in batches]
+    return float(np.mean(losses)), float(np.mean(hits))
 
 
 def sample(model, vocabulary, prompt: str, length: int, temperature: float, rng) -> str:
@@ -47,6 +50,7 @@ def main():
                      embedding=128, context=64, batch_size=32, lr=3e-3, eval_batches=50, sample_length=500)
     text = load_tinyshakespeare(args.data_dir)
     train, validation = split_text(text.ids)
+    train = train[: args.train_limit]  # --train-limit N: the first N characters only, for quick runs
     rng = np.random.default_rng(args.seed)
     model = barenet.char_rnn(text.vocabulary.size, args.hidden, embedding_dim=args.embedding,
                              context=args.context, rng=args.seed)
@@ -64,19 +68,22 @@ def main():
             result = model.compute_gradients(x, y, loss)
             optimizer.step()
             if step % 250 == 0 or step == args.epochs:
-                curve.append({"step": step, "train_loss": result.loss,
-                              "validation_loss": validation_loss(model, held_out)})
+                scores = validation_scores(model, held_out)
+                curve.append({"step": step, "train_loss": result.loss, "validation_loss": scores[0],
+                              "validation_accuracy": scores[1]})
                 if args.verbose:
                     print(curve[-1])
-    final = curve[-1]["validation_loss"]
+    final, accuracy = curve[-1]["validation_loss"], curve[-1]["validation_accuracy"]
     text_sample = sample(model, text.vocabulary, "ROMEO:", args.sample_length, 0.8, np.random.default_rng(0))
-    print(f"validation loss {final:.4f} nats/character after {args.epochs} steps in {clock['seconds']:.0f} s")
     print(text_sample)
+    print(f"RESULT exp9: validation loss {final:.4f} nats/character, next-character accuracy {accuracy:.2%}, "
+          f"after {args.epochs} steps in {clock['seconds']:.0f} s")
     model.save(args.out / "09_char_lstm.npz")
     write_results(args.out, "09_char_lstm", {
         "steps": args.epochs, "batch_size": args.batch_size, "context": args.context, "hidden": args.hidden,
         "embedding": args.embedding, "lr": args.lr, "seed": args.seed, "parameters": model.flat.values.size,
-        "validation_loss": final, "train_seconds": clock["seconds"], "curve": curve, "sample": text_sample,
+        "validation_loss": final, "validation_accuracy": accuracy, "train_seconds": clock["seconds"],
+        "curve": curve, "sample": text_sample,
     })
 
 
