@@ -26,9 +26,10 @@ SCRIPTS = {
     "07_best_mlp.py": ("--epochs", 1, "07_best_mlp", ["07_best_mlp"]),
     "08_cnn_fast.py": ("--epochs", 1, "08_cnn_fast", []),
     "08_cnn_best.py": ("--epochs", 1, "08_cnn_best_mnist", []),
+    "09_char_lstm.py": ("--steps", 2, "09_char_lstm", []),
 }
 TOML_CONFIGS = ["06_modern_default.toml"]
-NEEDS_MNIST = set(SCRIPTS) - {"05_sine_regression.py"}
+NEEDS_MNIST = set(SCRIPTS) - {"05_sine_regression.py", "09_char_lstm.py"}
 
 
 def mnist_folder() -> Path | None:
@@ -39,6 +40,14 @@ def mnist_folder() -> Path | None:
             if any(folder.glob("train-images-idx3-ubyte*")) or (folder / "mnist.npz").exists():
                 return Path(candidate)
     return None
+
+
+def shakespeare_folder() -> Path | None:
+    """A data folder holding tinyshakespeare/input.txt, found as MNIST's is."""
+    candidates = [os.environ.get("BARENET_DATA_DIR"), ROOT.parent / "shared" / "data"]
+    found = [Path(c) for c in filter(None, candidates)
+             if (Path(c) / "tinyshakespeare" / "input.txt").is_file()]
+    return found[0] if found else None
 
 
 def run(arguments: list[str], data_dir: Path | None) -> subprocess.CompletedProcess:
@@ -72,7 +81,9 @@ def test_every_example_is_tested():
 
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 def test_example_script_runs_on_a_slice(script, tmp_path):
-    data_dir = mnist_folder()
+    data_dir = shakespeare_folder() if script == "09_char_lstm.py" else mnist_folder()
+    if script == "09_char_lstm.py" and data_dir is None:
+        pytest.skip("tiny Shakespeare not found: set BARENET_DATA_DIR to a folder holding tinyshakespeare/")
     if script in NEEDS_MNIST and data_dir is None:
         pytest.skip("MNIST not found: set BARENET_DATA_DIR to a folder holding mnist/ (e.g. ../shared/data)")
     option, length, result_name, plots = SCRIPTS[script]

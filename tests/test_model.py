@@ -228,7 +228,7 @@ def test_predict_proba_on_a_regressor_explains_why_not():
 
 
 @pytest.mark.parametrize(("build", "message"), [
-    (lambda: mlp([4, 3], activation="relu6"), "unknown activation 'relu6'; valid names are: identity, "
+    (lambda: mlp([4, 3], activation="relu6"), "unknown activation 'relu6'; valid names are: gelu, identity, "
                                              "leaky_relu, linear, relu, sigmoid, softmax, tanh"),
     (lambda: mlp([4, 3], init="he_norm"), "unknown initialiser 'he_norm'; valid names are: .*he_normal"),
     (lambda: mlp([4]), "layer_sizes needs at least two positive sizes"),

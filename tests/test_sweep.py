@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from barenet.runs.config import read_toml
 from barenet.cli.main import main
 from barenet.errors import ConfigError
+from barenet.runs.config import read_toml
 from barenet.sweep.spec import parse_spec, read_spec
 
 optuna = pytest.importorskip("optuna", reason="barenet sweep needs Optuna: pip install barenet[sweep]")

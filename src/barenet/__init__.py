@@ -3,12 +3,17 @@
 from .errors import BarenetError, DatasetError, DivergenceError, ModelFileError, ShapeError
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import (
+    GELU,
+    GRU,
+    LSTM,
+    RNN,
     AvgPool2D,
     BatchNorm1D,
     BatchNorm2D,
     Conv2D,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
     GlobalAvgPool2D,
     Identity,
@@ -16,15 +21,18 @@ from .layers import (
     LayerNorm,
     LeakyReLU,
     MaxPool2D,
+    MultiHeadAttention,
+    PositionalEmbedding,
     ReLU,
     Rescale,
     Reshape,
+    Residual,
     Sigmoid,
     Softmax,
     Standardize,
     Tanh,
 )
-from .model import Sequential, Tape, cnn, lenet5, load, mlp
+from .model import Sequential, Tape, char_rnn, cnn, lenet5, load, mlp
 from .training import (
     Callback,
     EarlyStopping,
@@ -50,4 +58,6 @@ __all__ = [
     "load", "load_checkpoint", "mlp", "save_checkpoint",
     "AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "LayerNorm",
     "MaxPool2D", "Reshape", "cnn", "lenet5",
+    "GELU", "GRU", "LSTM", "RNN", "Embedding", "MultiHeadAttention", "PositionalEmbedding", "Residual",
+    "char_rnn",
 ]

@@ -1,5 +1,5 @@
-"""Data sets for barenet: MNIST and Fashion-MNIST, CSV and NPZ files, synthetic sets, and the
-preprocessing, batching and augmentation that turn them into training data.
+"""Data sets for barenet: MNIST and Fashion-MNIST, CSV and NPZ files, character-level text,
+synthetic sets, and the preprocessing, batching and augmentation that turn them into training data.
 
     from barenet.datasets import load_mnist, flatten_images, scale_pixels, BatchIterator
 
@@ -43,12 +43,22 @@ from barenet.datasets.preprocessing import (
 )
 from barenet.datasets.synthetic import make_blobs, make_moons, make_sine, make_spirals
 from barenet.datasets.tabular import Table, load_csv, load_npz, load_table
+from barenet.datasets.text import (
+    CharVocabulary,
+    TextData,
+    load_text,
+    load_tinyshakespeare,
+    random_windows,
+    split_text,
+    windows,
+)
 
 __all__ = [
     "DATA_DIR_VARIABLE",
     "FASHION_MNIST",
     "MNIST",
     "BatchIterator",
+    "CharVocabulary",
     "ChecksumError",
     "DataFile",
     "DatasetError",
@@ -58,6 +68,7 @@ __all__ = [
     "RandomShift",
     "Standardisation",
     "Table",
+    "TextData",
     "cache_dir",
     "decode_idx",
     "download_file",
@@ -71,15 +82,20 @@ __all__ = [
     "load_mnist",
     "load_npz",
     "load_table",
+    "load_text",
+    "load_tinyshakespeare",
     "make_blobs",
     "make_moons",
     "make_sine",
     "make_spirals",
     "one_hot",
+    "random_windows",
     "read_idx",
     "scale_pixels",
     "search_roots",
+    "split_text",
     "standardise",
     "train_validation_split",
+    "windows",
     "write_idx",
 ]

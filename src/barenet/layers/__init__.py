@@ -17,19 +17,26 @@ from .activations import (
     sigmoid,
     softmax,
 )
-from .base import Layer, Shape
+from .attention import AttentionCache, MultiHeadAttention
+from .base import Layer, Shape, walk_layers
 from .convolution import Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .embedding import Embedding, PositionalEmbedding
+from .gated import GRU, LSTM
+from .gelu import GELU
 from .normalization import BatchNorm1D, BatchNorm2D, LayerNorm
 from .pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from .preprocessing import Rescale, Standardize
+from .recurrent import RNN
 from .reshaping import Flatten, Reshape
+from .residual import Residual
 
 LAYER_TYPES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (Dense, Dropout, Rescale, Standardize, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh)
     + (Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, BatchNorm1D, BatchNorm2D, LayerNorm, Flatten, Reshape)
+    + (Embedding, PositionalEmbedding, RNN, LSTM, GRU, MultiHeadAttention, GELU, Residual)
 }
 """Every layer a model file may name, by class name."""
 
@@ -38,4 +45,6 @@ __all__ = [
     "Rescale", "Shape", "Sigmoid", "Softmax", "Standardize", "Tanh", "get_activation", "sigmoid", "softmax",
     "AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv2D", "Flatten", "GlobalAvgPool2D", "LayerNorm",
     "MaxPool2D", "Reshape",
+    "GELU", "GRU", "LSTM", "RNN", "AttentionCache", "Embedding", "MultiHeadAttention", "PositionalEmbedding",
+    "Residual", "walk_layers",
 ]

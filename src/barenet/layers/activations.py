@@ -11,6 +11,7 @@ import numpy as np
 
 from ..validation import check_number, resolve
 from .base import Layer
+from .gelu import GELU
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -134,6 +135,7 @@ ACTIVATIONS: dict[str, type[Layer]] = {
     "sigmoid": Sigmoid,
     "tanh": Tanh,
     "softmax": Softmax,
+    "gelu": GELU,
     "identity": Identity,
     "linear": Identity,
 }

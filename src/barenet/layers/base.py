@@ -42,7 +42,15 @@ class Layer:
     ∂loss/∂input), which the default ``backward`` runs in turn. The default
     ``forward_with_cache`` caches the input; layers whose backward needs something else
     override it.
+
+    Two class attributes tell a model how to treat the layer: ``applies_to_last_axis`` (its
+    ``input_shape()`` names only the last axis and any leading axes pass through, as
+    ``torch.nn.Linear`` does) and ``takes_sequences`` (as a model's first layer, axis 1 of the
+    input is time, of any length).
     """
+
+    applies_to_last_axis = False
+    takes_sequences = False
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         """The output for a batch ``x``; records nothing. ``training=True`` turns dropout on."""
@@ -79,7 +87,11 @@ class Layer:
                 "writes each parameter.grad (a layer with parameters writes it and backward_input)"
             )
     def parameters(self) -> list[Parameter]:
-        """The layer's learnable parameters (none for most layers)."""
+        """The layer's learnable parameters (none for most layers); a block's include its layers'."""
+        return []
+
+    def sublayers(self) -> list[Layer]:
+        """The layers inside a block (:class:`~barenet.layers.Residual`); none for most layers."""
         return []
 
     def buffers(self) -> dict[str, np.ndarray]:
@@ -123,3 +135,14 @@ class Layer:
         arguments = ", ".join(f"{key}={value!r}" for key, value in self.config().items())
         return f"{type(self).__name__}({arguments})"
 
+
+
+def walk_layers(layers: list[Layer], prefix: str = "layers") -> list[tuple[str, Layer]]:
+    """Every layer with its key, blocks' inner layers after the block: ``("layers.3", block)``,
+    ``("layers.3.layers.0", norm)``. Model files and checkpoints name arrays by these keys."""
+    found = []
+    for index, layer in enumerate(layers):
+        key = f"{prefix}.{index}"
+        found.append((key, layer))
+        found += walk_layers(layer.sublayers(), f"{key}.layers")
+    return found

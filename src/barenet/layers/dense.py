@@ -13,6 +13,10 @@ from .base import Layer, Shape
 class Dense(Layer):
     """Fully connected layer: ``y = x·W + b``, with W of shape ``(in_features, out_features)``.
 
+    Applied to the last axis, as ``torch.nn.Linear``: a sequence ``(n, t, in_features)`` maps
+    every position with the same W. PyTorch's ``Linear.weight`` is ``(out, in)``, so
+    ``dense.weight.value = linear.weight.T`` and ``dense.bias.value = linear.bias`` copy one across.
+
     Args:
         in_features, out_features: the layer's input and output widths.
         init, bias_init: initialiser name (see :mod:`barenet.init`) or object.
@@ -20,8 +24,10 @@ class Dense(Layer):
         dtype: float32 (default) or float64.
 
     Shape:
-        input ``(n, in_features)``, output ``(n, out_features)``.
+        input ``(n, …, in_features)``, output ``(n, …, out_features)``.
     """
+
+    applies_to_last_axis = True
 
     def __init__(
         self,
@@ -43,16 +49,17 @@ class Dense(Layer):
         self.bias = Parameter(bias, "bias", decay=False)
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        output = x @ self.weight.value  # Z = X·W + b
+        output = _rows(x) @ self.weight.value  # Z = X·W + b, every leading axis as rows of one product
         output += self.bias.value  # in place on the product we just allocated
-        return output
+        return output.reshape(*x.shape[:-1], self.out_features)
 
     def backward_parameters(self, grad_output: np.ndarray, x: np.ndarray) -> None:
-        np.matmul(x.T, grad_output, out=self.weight.grad)  # dW = Xᵀ·dZ
-        grad_output.sum(axis=0, out=self.bias.grad)  # db = Σₙ dZ
+        rows = _rows(grad_output)
+        np.matmul(_rows(x).T, rows, out=self.weight.grad)  # dW = Xᵀ·dZ
+        rows.sum(axis=0, out=self.bias.grad)  # db = Σₙ dZ
 
     def backward_input(self, grad_output: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return grad_output @ self.weight.value.T  # dX = dZ·Wᵀ
+        return (_rows(grad_output) @ self.weight.value.T).reshape(x.shape)  # dX = dZ·Wᵀ
 
     def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]
@@ -64,5 +71,10 @@ class Dense(Layer):
         return (self.in_features,)
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        super().output_shape(input_shape)
-        return (self.out_features,)
+        super().output_shape(tuple(input_shape)[-1:])
+        return (*tuple(input_shape)[:-1], self.out_features)
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """``(n, …, k)`` as ``(n·…, k)``: a view for the usual contiguous array, a 2-D one as it is."""
+    return x if x.ndim == 2 else x.reshape(-1, x.shape[-1])

@@ -21,40 +21,8 @@ def model_from_description(description: dict, arrays: dict[str, np.ndarray], sou
     declare against the arrays in the file) before any layer is built; every array must be
     finite floating point."""
     check_model_description(description, arrays, source)
-    dtype, entries = description["dtype"], description["layers"]
-    layers = []
-    for index, entry in enumerate(entries):
-        name = entry.get("type")
-        kind = LAYER_TYPES.get(name) if isinstance(name, str) else None
-        if kind is None:
-            known = ", ".join(sorted(LAYER_TYPES))
-            raise ModelFileError(f"{source}: layer {index} has unknown type {name!r}; known types: {known}")
-        config, buffer_names = entry.get("config", {}), entry.get("buffers", [])
-        if not isinstance(config, dict) or not isinstance(buffer_names, list):
-            raise ModelFileError(f"{source}: layer {index} has a malformed config or buffer list")
-        buffers = {name: _array(arrays, f"layers.{index}.{name}", source) for name in buffer_names}
-        arguments = dict(config) | {name: buffers[name] for name in constructor_arguments(kind, buffers)}
-        if "dtype" in constructor_arguments(kind, {"dtype": None}):
-            arguments["dtype"] = dtype  # built in the file's precision, never rounded on the way
-        try:
-            layer = kind(**arguments)
-        except (TypeError, ValueError) as error:  # BarenetError is a ValueError
-            raise ModelFileError(f"{source}: layer {index} cannot be rebuilt: {error}") from None
-        for name, array in buffers.items():
-            try:
-                layer.set_buffer(name, array)
-            except (KeyError, ValueError) as error:
-                raise ModelFileError(f"{source}: layer {index} buffer {name!r}: {error}") from None
-        for parameter in layer.parameters():
-            array = _array(arrays, f"layers.{index}.{parameter.name}", source)
-            if array.shape != parameter.shape:
-                raise ModelFileError(
-                    f"{source}: array layers.{index}.{parameter.name} has shape {array.shape} "
-                    f"but the description implies {parameter.shape}"
-                )
-            parameter.value = array.astype(dtype)
-            parameter.grad = np.zeros_like(parameter.value)
-        layers.append(layer)
+    dtype = description["dtype"]
+    layers = build_layers(description["layers"], "layers", arrays, dtype, source)
     # A model whose first layer states its input (Standardize, Dense) takes that shape; one that
     # starts with layers of any size (Rescale, a convolution) takes the stored shape, which
     # version-1 files do not have (theirs is found from the first Dense layer).
@@ -77,6 +45,48 @@ def model_from_description(description: dict, arrays: dict[str, np.ndarray], sou
     metadata = description.get("metadata", {})
     model.metadata = metadata if isinstance(metadata, dict) else {}  # checked where it is used
     return model.astype(dtype)
+
+
+def build_layers(entries: list, prefix: str, arrays: dict[str, np.ndarray], dtype: str,
+                 source: str) -> list:
+    """The layers ``entries`` describe, filled from ``arrays`` (keyed ``<prefix>.<index>.<name>``);
+    a block's own layers are built first and handed to it."""
+    layers = []
+    for index, entry in enumerate(entries):
+        key, name = f"{prefix}.{index}", entry.get("type")
+        where = f"layer {key.removeprefix('layers.')}"
+        kind = LAYER_TYPES.get(name) if isinstance(name, str) else None
+        if kind is None:
+            known = ", ".join(sorted(LAYER_TYPES))
+            raise ModelFileError(f"{source}: {where} has unknown type {name!r}; known types: {known}")
+        config, buffer_names = entry.get("config", {}), entry.get("buffers", [])
+        if not isinstance(config, dict) or not isinstance(buffer_names, list):
+            raise ModelFileError(f"{source}: {where} has a malformed config or buffer list")
+        inner = build_layers(entry.get("layers", []), f"{key}.layers", arrays, dtype, source)
+        buffers = {name: _array(arrays, f"{key}.{name}", source) for name in buffer_names}
+        arguments = dict(config) | {name: buffers[name] for name in constructor_arguments(kind, buffers)}
+        if "dtype" in constructor_arguments(kind, {"dtype": None}):
+            arguments["dtype"] = dtype  # built in the file's precision, never rounded on the way
+        try:
+            layer = kind(*inner, **arguments)
+        except (TypeError, ValueError) as error:  # BarenetError is a ValueError
+            raise ModelFileError(f"{source}: {where} cannot be rebuilt: {error}") from None
+        for name, array in buffers.items():
+            try:
+                layer.set_buffer(name, array)
+            except (KeyError, ValueError) as error:
+                raise ModelFileError(f"{source}: {where} buffer {name!r}: {error}") from None
+        for parameter in [] if inner else layer.parameters():
+            array = _array(arrays, f"{key}.{parameter.name}", source)
+            if array.shape != parameter.shape:
+                raise ModelFileError(
+                    f"{source}: array {key}.{parameter.name} has shape {array.shape} "
+                    f"but the description implies {parameter.shape}"
+                )
+            parameter.value = array.astype(dtype)
+            parameter.grad = np.zeros_like(parameter.value)
+        layers.append(layer)
+    return layers
 
 
 def constructor_arguments(kind: type, names: dict) -> list[str]:

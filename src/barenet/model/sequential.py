@@ -9,13 +9,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import BarenetError, ShapeError
-from ..layers import Layer, Shape, Sigmoid, Softmax
+from ..layers import Layer, Shape, Sigmoid, Softmax, walk_layers
 from ..losses import L2Penalty, Loss
 from ..parameter import FlatParameters, Parameter
 from ..saving.archive import write_npz_atomic
 from ..training import History, evaluate, fit
-from ..validation import check_array, check_float_dtype, check_sample_shape
+from ..validation import check_float_dtype
 from .description import describe, summary
+from .inputs import as_input, check_input
 
 TASKS = ("classification", "regression")
 
@@ -87,7 +88,8 @@ class Sequential:
                 return tuple(required)
         raise ShapeError(
             "a Sequential model needs at least one Dense layer (or another layer that states the shape "
-            "of its input) to fix its input shape; otherwise give input_shape=(...), e.g. (1, 28, 28)"
+            "of its input) to fix its input shape; otherwise give input_shape=(...), e.g. (1, 28, 28), or "
+            "(context,) for a model of token ids, e.g. (64,)"
         )
 
     def _walk_shapes(self) -> list[Shape]:
@@ -95,7 +97,8 @@ class Sequential:
         shapes, shape = [], self.input_shape
         for index, layer in enumerate(self.layers):
             required = layer.input_shape()
-            if required is not None and tuple(required) != shape:
+            fits = shape[len(shape) - len(required):] if required and layer.applies_to_last_axis else shape
+            if required is not None and tuple(required) != fits:
                 raise ShapeError(
                     f"layer {index} ({type(layer).__name__}) expects {_shape_words(required)} but the "
                     f"{'layer before it outputs' if index else 'model input has'} {_shape_words(shape)}; "
@@ -147,7 +150,7 @@ class Sequential:
 
         ``logits=True`` stops before the output activation. ``training=True`` turns dropout on.
         """
-        check_sample_shape(x, self.input_shape)
+        check_input(x, self.layers, self.input_shape)
         for layer in self._body(logits):
             x = layer.forward(x, training=training)
         return x
@@ -161,7 +164,7 @@ class Sequential:
         prediction mode, records the tape of the pass ``forward`` makes, for gradient checks
         and saliency maps of a trained model.
         """
-        check_sample_shape(x, self.input_shape)
+        check_input(x, self.layers, self.input_shape)
         layers, caches = self._body(logits), []
         for layer in layers:
             x, cache = layer.forward_with_cache(x, training=training)
@@ -238,8 +241,7 @@ class Sequential:
 
     def predict_scores(self, x, batch_size: int = 8192, logits: bool = False) -> np.ndarray:
         """Outputs for many samples, computed in large batches; input checked at the door."""
-        x = check_array(x, "x", self.dtype, ndim=None)
-        check_sample_shape(x, self.input_shape)
+        x = as_input(x, self.layers, self.input_shape, self.dtype)
         outputs = [
             self.forward(x[start : start + batch_size], logits=logits)
             for start in range(0, len(x), batch_size)
@@ -249,16 +251,18 @@ class Sequential:
         return np.concatenate(outputs)
 
     def predict(self, x, batch_size: int = 8192) -> np.ndarray:
-        """Class ids ``(n_samples,)`` for a classifier, values ``(n_samples, out)`` otherwise."""
+        """Class ids ``(n_samples,)`` for a classifier (``(n_samples, t)`` for one answer per
+        position of a sequence), values ``(n_samples, out)`` otherwise."""
         if self.task == "regression":
             return self.predict_scores(x, batch_size)
         scores = self.predict_scores(x, batch_size, logits=True)
-        if scores.shape[1] == 1:
-            return (scores[:, 0] > 0).astype(np.int64)
-        return scores.argmax(axis=1)
+        if scores.shape[-1] == 1:
+            return (scores[..., 0] > 0).astype(np.int64)
+        return scores.argmax(axis=-1)
 
     def predict_proba(self, x, batch_size: int = 8192) -> np.ndarray:
-        """Class probabilities ``(n_samples, n_classes)`` of a classifier."""
+        """Class probabilities ``(n_samples, n_classes)`` of a classifier (``(n_samples, t,
+        n_classes)`` for a sequence)."""
         if self.task != "classification" or self.output_activation is None:
             raise BarenetError(
                 "predict_proba needs a classifier ending in a Softmax or Sigmoid layer; "
@@ -266,8 +270,8 @@ class Sequential:
                 f"{type(self.layers[-1]).__name__}"
             )
         probabilities = self.predict_scores(x, batch_size)
-        if probabilities.shape[1] == 1:
-            return np.hstack([1 - probabilities, probabilities])
+        if probabilities.shape[-1] == 1:
+            return np.concatenate([1 - probabilities, probabilities], axis=-1)
         return probabilities
 
     # ---- the parameters it owns -----------------------------------------------------------
@@ -276,10 +280,12 @@ class Sequential:
         return [p for layer in self.layers for p in layer.parameters()]
 
     def parameter_names(self) -> list[str]:
-        """Names such as ``"1.Dense.weight"``, in the order of :meth:`parameters`."""
+        """Names such as ``"1.Dense.weight"`` (``"3.0.LayerNorm.weight"`` inside a block), in the
+        order of :meth:`parameters`."""
         return [
-            f"{index}.{type(layer).__name__}.{p.name}"
-            for index, layer in enumerate(self.layers)
+            f"{_short(key)}.{type(layer).__name__}.{p.name}"
+            for key, layer in walk_layers(self.layers)
+            if not layer.sublayers()
             for p in layer.parameters()
         ]
 
@@ -308,8 +314,8 @@ class Sequential:
     def buffers(self) -> dict[str, np.ndarray]:
         """Every layer's buffers by name, e.g. ``"0.Standardize.mean"``."""
         return {
-            f"{index}.{type(layer).__name__}.{name}": array
-            for index, layer in enumerate(self.layers)
+            f"{_short(key)}.{type(layer).__name__}.{name}": array
+            for key, layer in walk_layers(self.layers)
             for name, array in layer.buffers().items()
         }
 
@@ -367,6 +373,11 @@ def _passes_through(layers: list[Layer], shape: Shape) -> bool:
         return all(tuple(layer.output_shape(shape)) == shape for layer in layers)
     except ShapeError:
         return False
+
+
+def _short(key: str) -> str:
+    """``"layers.3.layers.0"`` → ``"3.0"``."""
+    return key.removeprefix("layers.").replace(".layers.", ".")
 
 
 def _shape_words(shape: Shape) -> str:

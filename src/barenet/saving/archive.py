@@ -32,8 +32,9 @@ from ..errors import BarenetError, ModelFileError
 from .atomic import write_atomic
 
 FORMAT = "barenet-model"
-FORMAT_VERSION = 2
-"""2: per-sample ``input_shape`` in the description (version 1 files are still read)."""
+FORMAT_VERSION = 3
+"""2: per-sample ``input_shape`` in the description; 3: blocks (``Residual``) list their own
+layers, and sequence layers (Embedding, LSTM, attention, ...). Older versions are still read."""
 DESCRIPTION_KEY = "__barenet__"
 
 MAX_ARRAY_BYTES = 2 * 2**30

@@ -27,6 +27,8 @@ from ..layers import LAYER_TYPES
 DTYPES = ("float32", "float64")
 TASKS = ("classification", "regression")
 MAX_LAYERS = 1_000
+MAX_DEPTH = 8
+"""How deep blocks (``Residual``) may nest in a model file."""
 MAX_INPUT_ELEMENTS = 2**24
 MAX_INTEGER = 2**31 - 1
 MAX_TEXT = 200
@@ -39,8 +41,31 @@ def _dense_shapes(config: Mapping) -> dict[str, tuple[int, ...]]:
     return {"weight": (config["in_features"], config["out_features"]), "bias": (config["out_features"],)}
 
 
+def _recurrent_shapes(gates: int) -> Callable[[Mapping], dict[str, tuple[int, ...]]]:
+    def shapes(config: Mapping) -> dict[str, tuple[int, ...]]:
+        rows, hidden = gates * config["hidden_size"], config["hidden_size"]
+        return {"weight_ih_l0": (rows, config["input_size"]), "weight_hh_l0": (rows, hidden),
+                "bias_ih_l0": (rows,), "bias_hh_l0": (rows,)}
+    return shapes
+
+
+def _attention_shapes(config: Mapping) -> dict[str, tuple[int, ...]]:
+    d = config["embed_dim"]
+    return {"in_proj_weight": (3 * d, d), "in_proj_bias": (3 * d,), "out_proj_weight": (d, d),
+            "out_proj_bias": (d,)}
+
+
+RECURRENT = ("input_size", "hidden_size")
 ARRAY_SHAPES: dict[str, tuple[tuple[str, ...], Callable[[Mapping], dict[str, tuple[int, ...]]]]] = {
     "Dense": (("in_features", "out_features"), _dense_shapes),
+    "Embedding": (("num_embeddings", "embedding_dim"),
+                  lambda config: {"weight": (config["num_embeddings"], config["embedding_dim"])}),
+    "PositionalEmbedding": (("max_length", "dim"),
+                            lambda config: {"weight": (config["max_length"], config["dim"])}),
+    "RNN": (RECURRENT, _recurrent_shapes(1)),
+    "LSTM": (RECURRENT, _recurrent_shapes(4)),
+    "GRU": (RECURRENT, _recurrent_shapes(3)),
+    "MultiHeadAttention": (("embed_dim", "num_heads"), _attention_shapes),
 }
 """Layer type → (integer settings it needs, the shapes of its arrays from its settings)."""
 
@@ -132,8 +157,11 @@ def check_model_description(description: object, arrays: Mapping[str, np.ndarray
         check_layer_entry(entry, index, arrays, source)
 
 
-def check_layer_entry(entry: object, index: int, arrays: Mapping[str, np.ndarray], source: str) -> None:
-    where = f"layers[{index}]"
+def check_layer_entry(entry: object, index: int, arrays: Mapping[str, np.ndarray], source: str,
+                      prefix: str = "layers", depth: int = 0) -> None:
+    """One layer's entry; a block's (``"layers": [...]``) with its own layers', at most
+    :data:`MAX_DEPTH` blocks deep. The layer's arrays are keyed ``<prefix>.<index>.<name>``."""
+    where = f"{prefix}[{index}]"
     if not isinstance(entry, dict):
         raise fail(source, where, f"must be an object, not {kind_name(entry)}")
     kind = text(get(entry, "type", str, source, where), source, f"{where}.type")
@@ -146,13 +174,22 @@ def check_layer_entry(entry: object, index: int, arrays: Mapping[str, np.ndarray
     settings = []
     for key, value in config.items():
         settings += check_setting(value, source, f"{where}.config.{key}")
-    own = {key.split(".", 2)[2]: array for key, array in arrays.items() if key.startswith(f"layers.{index}.")}
+    inner = get(entry, "layers", list, source, where, default=None)
+    if inner is not None:
+        if depth >= MAX_DEPTH or len(inner) > MAX_LAYERS:
+            raise fail(source, f"{where}.layers",
+                       f"nests blocks deeper than {MAX_DEPTH} or lists too many layers")
+        for position, child in enumerate(inner):
+            check_layer_entry(child, position, arrays, source, f"{prefix}.{index}.layers", depth + 1)
+    start = f"{prefix}.{index}."
+    own = {key[len(start):]: array for key, array in arrays.items()
+           if key.startswith(start) and "." not in key[len(start):]}
     if kind in ARRAY_SHAPES:
         needed, shapes_of = ARRAY_SHAPES[kind]
         for key in needed:
             integer(get(config, key, int, source, f"{where}.config"), source, f"{where}.config.{key}", 1)
         for name, shape in shapes_of(config).items():
-            key = f"layers.{index}.{name}"
+            key = f"{start}{name}"
             if name not in own:
                 raise ModelFileError(f"{source}: array {key!r} named in the description is missing")
             if own[name].shape != shape:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelFileError
+from ..layers import walk_layers
 from ..saving.archive import FORMAT_VERSION, read_npz, write_npz_atomic
 from ..saving.schema import check_model_description, fail, get, integer, kind_name, number, text
 from .history import History
@@ -67,8 +68,9 @@ def load_checkpoint(trainer: Trainer, path: str | Path) -> dict:
     description, arrays = read_checkpoint(path)
     restore = check_checkpoint(trainer, description, arrays, str(path))
     trainer.model.set_weights(restore.weights)
-    for (index, name), array in restore.buffers.items():
-        trainer.model.layers[index].set_buffer(name, array)
+    layers = dict(walk_layers(trainer.model.layers))
+    for (key, name), array in restore.buffers.items():
+        layers[key].set_buffer(name, array)
     trainer.optimizer.load_state(restore.optimizer_state, restore.step_count)
     trainer.optimizer.lr = restore.lr
     for name, generator in trainer.generators().items():
@@ -84,7 +86,7 @@ class Restore:
     """Everything a checkpoint sets in a trainer, checked."""
 
     weights: np.ndarray
-    buffers: dict[tuple[int, str], np.ndarray]
+    buffers: dict[tuple[str, str], np.ndarray]  # (layer key such as "layers.3", buffer name) → array
     optimizer_state: dict[str, np.ndarray]
     step_count: int
     lr: float
@@ -116,14 +118,15 @@ def check_checkpoint(
         raise ModelFileError(
             f"{source} was trained with {optimizer_type}, this run uses {type(trainer.optimizer).__name__}"
         )
+    layers = walk_layers(trainer.model.layers)  # a block's parameters are its layers'
     weights = [
-        _take(arrays, f"model.layers.{index}.{parameter.name}", parameter.shape, source).ravel()
-        for index, layer in enumerate(trainer.model.layers)
+        _take(arrays, f"model.{key}.{parameter.name}", parameter.shape, source).ravel()
+        for key, layer in layers if not layer.sublayers()
         for parameter in layer.parameters()
     ]
     buffers = {
-        (index, name): _take(arrays, f"model.layers.{index}.{name}", array.shape, source)
-        for index, layer in enumerate(trainer.model.layers)
+        (key, name): _take(arrays, f"model.{key}.{name}", array.shape, source)
+        for key, layer in layers
         for name, array in layer.buffers().items()
     }
     optimizer_state = {

@@ -38,8 +38,9 @@ def evaluate(
 
 
 def class_ids(scores: np.ndarray) -> np.ndarray:
-    """Predicted classes from logits or probabilities of shape (n, n_classes), or (n, 1) binary."""
-    return (scores[:, 0] > 0).astype(np.int64) if scores.shape[1] == 1 else scores.argmax(axis=1)
+    """Predicted classes from logits or probabilities of shape (n, n_classes), or (n, 1) binary;
+    ``(n, t)`` classes from the ``(n, t, n_classes)`` scores of a sequence model."""
+    return (scores[..., 0] > 0).astype(np.int64) if scores.shape[-1] == 1 else scores.argmax(axis=-1)
 
 
 def default_loss(model: Sequential) -> str:
@@ -57,7 +58,12 @@ def check_data(model: Sequential, x, y) -> tuple[np.ndarray, np.ndarray]:
     if x.ndim == 0 or len(x) == 0:
         raise BarenetError(f"x holds no samples (shape {x.shape}); give at least one")
     check_sample_shape(x, model.input_shape)
-    if model.task == "classification":
+    if model.task == "classification" and model.layers[0].takes_sequences and len(model.output_shape) == 2:
+        y = np.asarray(y)  # one class per position: (n, t) next-character targets
+        if y.shape != x.shape[:2]:
+            raise ShapeError(f"y must hold one class id per position, shape {x.shape[:2]}; got {y.shape}")
+        y = check_class_labels(y.reshape(-1), max(model.output_shape[-1], 2)).reshape(y.shape)
+    elif model.task == "classification":
         n_classes = max(model.out_features, 2)
         y = check_class_labels(y, n_classes)
     else:

@@ -22,7 +22,7 @@ import numpy as np
 from ..datasets.batching import BatchGatherer
 from ..datasets.preprocessing import train_validation_split
 from ..errors import BarenetError, DivergenceError
-from ..layers import Dropout
+from ..layers import Dropout, walk_layers
 from ..losses import L2Penalty, Loss, get_loss
 from ..optim import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
@@ -145,9 +145,9 @@ class Trainer:
         found = {"shuffle": self.rng}
         if self.augment is not None and isinstance(getattr(self.augment, "rng", None), np.random.Generator):
             found["augment"] = self.augment.rng
-        for index, layer in enumerate(self.model.layers):
+        for key, layer in walk_layers(self.model.layers):
             if isinstance(layer, Dropout):
-                found[f"layers.{index}.dropout"] = layer.rng
+                found[f"{key}.dropout"] = layer.rng
         return found
 
     # ---- the loop -------------------------------------------------------------------------
@@ -291,7 +291,8 @@ class Trainer:
         totals["loss"] += result.loss * size
         if self.model.task == "classification":
             predicted = class_ids(result.output)
-            totals["correct"] += int(np.count_nonzero(predicted == y_batch))
+            hits = int(np.count_nonzero(predicted == y_batch))  # over every position of a sequence
+            totals["correct"] += hits if y_batch.ndim == 1 else hits * size / y_batch.size
         elif not self.loss.from_logits:
             error = result.output - y_batch
             totals["squared"] += float(np.sum(error**2))

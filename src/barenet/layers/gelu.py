@@ -1,0 +1,111 @@
+"""GELU, the activation of BERT and GPT: ``x·Φ(x)``, the input weighted by how likely a
+standard normal variable is to fall below it (Hendrycks & Gimpel, 2016).
+
+NumPy has no ``erf``, so :func:`erf` is written here: exact (the C library's, one element at
+a time) for float64, where the gradient checks and the comparisons with PyTorch run; for
+float32, the training hot path, the rational approximation that Eigen and XLA use, whose error
+(below 2·10⁻⁷) is float32's own rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import BarenetError
+from .base import Layer
+
+APPROXIMATIONS = ("none", "tanh")
+ERF_NUMERATOR = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+                 -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+                 -1.60960333262415e-02)
+"""erf(x) ≈ x·P(x²)/Q(x²) on [−4, 4] (±1 to float32 precision beyond): P's coefficients, highest first."""
+ERF_DENOMINATOR = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+                   -7.37332916720468e-03, -1.42647390514189e-02)
+"""Q's coefficients, highest first."""
+_exact_erf = np.vectorize(math.erf, otypes=[np.float64])
+SQRT_HALF = math.sqrt(0.5)
+SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+TANH_CUBIC = 0.044715
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function 2/√π ∫₀ˣ e^(−s²) ds, element-wise, in ``x``'s precision."""
+    x = np.asarray(x)
+    if x.dtype != np.float32:
+        return _exact_erf(x)
+    clipped = np.clip(x, -4, 4)
+    squared = clipped * clipped
+    numerator, denominator = np.full_like(x, ERF_NUMERATOR[0]), np.full_like(x, ERF_DENOMINATOR[0])
+    for coefficient in ERF_NUMERATOR[1:]:  # Horner's rule, in place
+        numerator *= squared
+        numerator += np.float32(coefficient)
+    for coefficient in ERF_DENOMINATOR[1:]:
+        denominator *= squared
+        denominator += np.float32(coefficient)
+    numerator *= clipped
+    numerator /= denominator
+    return numerator
+
+
+class GELU(Layer):
+    """GELU(x) = x·Φ(x) with Φ(x) = ½(1 + erf(x/√2)), element-wise; PyTorch's ``nn.GELU``.
+
+    ``approximate="tanh"`` uses ``Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³)))``, as GPT-2's
+    original code (and PyTorch's ``GELU(approximate="tanh")``) does.
+
+    Shape:
+        any; output the shape of the input.
+    """
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in APPROXIMATIONS:
+            raise BarenetError(f"approximate must be one of {APPROXIMATIONS}; got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
+        return self.forward_with_cache(x)[0]
+
+    def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
+        if self.approximate == "none":
+            phi = erf(x * x.dtype.type(SQRT_HALF))
+            phi += 1
+            phi *= 0.5  # Φ(X) = ½(1 + erf(X/√2))
+            return x * phi, (x, phi)  # Y = X ⊙ Φ(X)
+        inner = x * x
+        inner *= TANH_CUBIC
+        inner += 1
+        inner *= x
+        inner *= SQRT_2_OVER_PI  # U = √(2/π)(X + 0.044715X³)
+        tanh = np.tanh(inner, out=inner)
+        output = tanh + 1
+        output *= x
+        output *= 0.5  # Y = ½X(1 + tanh U)
+        return output, (x, tanh)
+
+    def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
+        x, phi_or_tanh = cache
+        if self.approximate == "none":
+            density = x * x
+            density *= -0.5
+            np.exp(density, out=density)
+            density *= x
+            density *= 1 / math.sqrt(2 * math.pi)  # X ⊙ φ(X), the standard normal density φ
+            density += phi_or_tanh
+            density *= grad_output  # dX = dY ⊙ (Φ(X) + X φ(X))
+            return density
+        tanh = phi_or_tanh
+        slope = x * x
+        slope *= 3 * TANH_CUBIC
+        slope += 1
+        slope *= SQRT_2_OVER_PI  # dU/dX = √(2/π)(1 + 3·0.044715X²)
+        slope *= 1 - tanh * tanh
+        slope *= x
+        slope += 1 + tanh
+        slope *= 0.5
+        slope *= grad_output  # dX = dY ⊙ ½(1 + tanh U + X(1 − tanh²U)·dU/dX)
+        return slope
+
+    def config(self) -> dict:
+        return {"approximate": self.approximate}
