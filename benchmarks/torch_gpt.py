@@ -39,7 +39,7 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x))
-        return x + self.proj(F.gelu(self.fc(self.ln_2(x))))
+        return x + self.proj(F.gelu(self.fc(self.ln_2(x)), approximate="tanh"))  # GPT-2's GELU
 
 
 class TorchGPT(nn.Module):
@@ -70,3 +70,35 @@ class TorchGPT(nn.Module):
         plain = [p for p in self.parameters() if p.dim() < 2]
         groups = [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
         return torch.optim.AdamW(groups, lr=lr, betas=betas)
+
+
+def copy_from_barenet(model, torch_model: TorchGPT) -> None:
+    """Copy the weights of a :func:`barenet.gpt` model into ``torch_model`` (same sizes).
+
+    barenet's Dense keeps W as ``(in, out)`` (``Z = X·W + b``), PyTorch's Linear as
+    ``(out, in)``: those are transposed. Attention, LayerNorm and the embeddings keep
+    PyTorch's layouts and copy as they are.
+    """
+    layers = model.layers
+    blocks = [layer for layer in layers if type(layer).__name__ == "Residual"]
+    pairs = [(torch_model.token.weight, layers[0].weight.value),
+             (torch_model.position.weight, layers[1].weight.value)]
+    for block, (attention_branch, mlp_branch) in zip(torch_model.blocks, zip(blocks[::2], blocks[1::2])):
+        norm_1, attention = attention_branch.layers[:2]
+        norm_2, fc, _, proj = mlp_branch.layers[:4]
+        pairs += [
+            (block.ln_1.weight, norm_1.weight.value), (block.ln_1.bias, norm_1.bias.value),
+            (block.attn.in_proj.weight, attention.in_proj_weight.value),
+            (block.attn.in_proj.bias, attention.in_proj_bias.value),
+            (block.attn.out_proj.weight, attention.out_proj_weight.value),
+            (block.attn.out_proj.bias, attention.out_proj_bias.value),
+            (block.ln_2.weight, norm_2.weight.value), (block.ln_2.bias, norm_2.bias.value),
+            (block.fc.weight, fc.weight.value.T), (block.fc.bias, fc.bias.value),
+            (block.proj.weight, proj.weight.value.T), (block.proj.bias, proj.bias.value),
+        ]
+    final_norm, head = layers[-3], layers[-2]
+    pairs += [(torch_model.ln_f.weight, final_norm.weight.value), (torch_model.ln_f.bias, final_norm.bias.value),
+              (torch_model.head.weight, head.weight.value.T), (torch_model.head.bias, head.bias.value)]
+    with torch.no_grad():
+        for target, source in pairs:
+            target.copy_(torch.from_numpy(source.copy()).to(target.dtype))
