@@ -52,7 +52,8 @@ class TorchGPT(nn.Module):
         self.head = nn.Linear(width, vocab_size)
         for name, parameter in self.named_parameters():  # GPT-2's initialisation
             if parameter.dim() == 2:
-                std = 0.02 / math.sqrt(2 * layers) if name.endswith(("out_proj.weight", "proj.weight")) else 0.02
+                ends_branch = name.endswith(("out_proj.weight", "proj.weight"))
+                std = 0.02 / math.sqrt(2 * layers) if ends_branch else 0.02
                 nn.init.normal_(parameter, 0.0, std)
             elif name.endswith("bias"):
                 nn.init.zeros_(parameter)
@@ -97,7 +98,8 @@ def copy_from_barenet(model, torch_model: TorchGPT) -> None:
             (block.proj.weight, proj.weight.value.T), (block.proj.bias, proj.bias.value),
         ]
     final_norm, head = layers[-3], layers[-2]
-    pairs += [(torch_model.ln_f.weight, final_norm.weight.value), (torch_model.ln_f.bias, final_norm.bias.value),
+    pairs += [(torch_model.ln_f.weight, final_norm.weight.value),
+              (torch_model.ln_f.bias, final_norm.bias.value),
               (torch_model.head.weight, head.weight.value.T), (torch_model.head.bias, head.bias.value)]
     with torch.no_grad():
         for target, source in pairs:

@@ -2,9 +2,9 @@
 
 from .builders import mlp
 from .char_rnn import char_rnn
-from .gpt import gpt
 from .cnn import cnn, lenet5
 from .files import load, model_from_description
+from .gpt import gpt
 from .sequential import TASKS, BatchResult, Sequential, Tape
 
 __all__ = [

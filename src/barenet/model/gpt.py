@@ -13,8 +13,18 @@ import math
 import numpy as np
 
 from ..init import Normal
-from ..layers import GELU, Dense, Dropout, Embedding, Layer, LayerNorm, MultiHeadAttention, PositionalEmbedding
-from ..layers import Residual, Softmax
+from ..layers import (
+    GELU,
+    Dense,
+    Dropout,
+    Embedding,
+    Layer,
+    LayerNorm,
+    MultiHeadAttention,
+    PositionalEmbedding,
+    Residual,
+    Softmax,
+)
 from ..validation import as_generator, check_float_dtype, check_int, check_number
 from .sequential import Sequential
 
