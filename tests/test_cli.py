@@ -26,8 +26,8 @@ from conftest import (
 )
 
 from barenet import load
-from barenet.runs.config import read_toml
 from barenet.cli.main import main
+from barenet.runs.config import read_toml
 from barenet.training.checkpoints import read_checkpoint
 
 

@@ -30,8 +30,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import barenet
-from barenet.runs.training_run import config_from_checkpoint
 from barenet.errors import BarenetError, ModelFileError
+from barenet.runs.training_run import config_from_checkpoint
 from barenet.saving import DESCRIPTION_KEY
 from barenet.training import Trainer
 from barenet.training.checkpoints import load_checkpoint, save_checkpoint

@@ -14,8 +14,8 @@ from fuzz_mutations import damaged_bytes, fuzz, record, write_report
 from hypothesis import given
 from hypothesis import strategies as st
 
-from barenet.runs.config import RunConfig, build_config, read_toml, toml_text
 from barenet.errors import BarenetError, ConfigError
+from barenet.runs.config import RunConfig, build_config, read_toml, toml_text
 
 VALID = toml_text(build_config({"dataset": "spirals", "epochs": 3, "layers": [2, 16, 3], "lr": 0.01}))
 LINES = VALID.splitlines()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from barenet.runs.config import read_toml
 from barenet.cli.main import main
 from barenet.errors import ConfigError
+from barenet.runs.config import read_toml
 from barenet.sweep.spec import parse_spec, read_spec
 
 optuna = pytest.importorskip("optuna", reason="barenet sweep needs Optuna: pip install barenet[sweep]")
@@ -45,7 +45,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def load_study(out: Path, name: str) -> optuna.Study:
-    from barenet.sweep.engine import open_storage, quiet_optuna
+    from barenet.sweep.storage import open_storage, quiet_optuna
 
     quiet_optuna()
     return optuna.load_study(study_name=name, storage=open_storage(None, out))

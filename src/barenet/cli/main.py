@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import BarenetError
 from ..runs.config import CHOICES, DATASETS
-from ..serve.command import command_serve  # imports no web framework until it runs
-from ..sweep.command import add_sweep_arguments, command_sweep  # imports no Optuna until it runs
+from ..serve import command as serve_command  # imports no web framework until it runs
+from ..sweep import command as sweep_command  # imports no Optuna until it runs
 from ..training import TrainingInterrupted
 from .commands import (
     EXIT_ERROR,
@@ -165,13 +165,8 @@ def build_parser() -> ArgumentParser:
     )
     data.add_argument("--seed", type=int, default=0, help="which random samples to show")
 
-    add_sweep_arguments(command("sweep", command_sweep, "compare settings over several seeds (Optuna)"))
-
-    serve = command("serve", command_serve, "a web page to draw digits on and watch the network decide")
-    serve.add_argument("model", metavar="MODEL_OR_RUN_FOLDER", help="a model file, or a run folder")
-    serve.add_argument("--host", default="127.0.0.1", help="the interface to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: any free port)")
-    serve.add_argument("--data-dir", help="where to look for a run folder's test data first")
+    for name, package in (("sweep", sweep_command), ("serve", serve_command)):  # they declare their options
+        package.add_arguments(command(name, package.run, package.HELP))
     return parser
 
 

@@ -287,15 +287,14 @@ def epochs_for_steps(n_train: int, batch_size: int | str) -> int:
 
 
 def resolve_for_data(
-    config: RunConfig, n_features: int, n_outputs: int, task: str, n_train: int | None = None
+    config: RunConfig, n_features: int, n_outputs: int, task: str, n_train: int
 ) -> RunConfig:
     """Fill in every setting left to the data: layer widths, output activation, loss,
     initialiser, learning rate, momentum, weight decay, schedule decay, and (for csv/npz
     data of ``n_train`` training rows, when not given) the epochs, by :func:`epochs_for_steps`."""
-    if config.epochs is None:  # n_train: the rows before the validation split (unknown: 50 epochs)
-        fitted = max(round(n_train * (1 - config.val_split)), 1) if n_train else None
-        epochs = epochs_for_steps(fitted, config.batch_size) if fitted else 50
-        config = dataclasses.replace(config, epochs=epochs)
+    if config.epochs is None:  # n_train: the rows before the validation split
+        fitted = max(round(n_train * (1 - config.val_split)), 1)
+        config = dataclasses.replace(config, epochs=epochs_for_steps(fitted, config.batch_size))
     layers = config.layers or [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs]
     if task == "regression":
         output_activation, loss = "identity", "mse"

@@ -48,11 +48,7 @@ from .plots import (
     plot_image_grid,
     plot_regression_fit,
 )
-from .run_folders import (
-    locked_run_folder,
-    prepare_folder,  # noqa: F401 - re-exported: barenet sweep imports it from here
-    stored_config,
-)
+from .run_folders import locked_run_folder, stored_config
 
 MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
     "model.npz",
@@ -60,8 +56,6 @@ MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
     "history.csv",
     "checkpoint.npz",
 )
-
-
 
 
 @dataclass
@@ -73,28 +67,6 @@ class RunResult:
 
 
 # ---- the pieces of a run ------------------------------------------------------------------------
-
-
-def check_layers_fit(config: RunConfig, data: Data) -> None:
-    """Refuse layer widths that do not fit the data, saying what the data needs."""
-    if config.model != "mlp" or is_layer_table(config.layers):
-        return  # a convolutional network's fit is checked as it is built (architectures.build_network)
-    first, last = config.layers[0], config.layers[-1]
-    if first != data.n_features:
-        raise ConfigError(
-            f"the {data.name} data has {data.n_features} features per sample, so the first layer size "
-            f"must be {data.n_features}; got --layers {' '.join(map(str, config.layers))}"
-        )
-    needed = data.n_outputs
-    fits = last == needed or (data.task == "classification" and needed == 2 and last == 1)
-    if not fits:
-        what = (
-            f"{needed} classes" if data.task == "classification" else f"{needed} target value(s) per sample"
-        )
-        raise ConfigError(
-            f"the {data.name} data has {what}, so the last layer size must be {needed}; "
-            f"got --layers {' '.join(map(str, config.layers))}"
-        )
 
 
 def preprocessing_layers(
