@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
+from helpers import (
     DATA_DIR,
     assert_clean_error,
     assert_png,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA_DIR, mnist_present
+from helpers import DATA_DIR, mnist_present
 
 import barenet
 from barenet import Trainer, load_checkpoint, save_checkpoint

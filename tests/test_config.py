@@ -51,7 +51,7 @@ def test_resolve_for_data_fills_what_the_data_decides():
         ({"dataset": "sine", "augment": 2}, "the sine data set holds no images"),
         ({"batch_size": "half"}, "batch_size must be a positive integer or 'full'"),
         ({"epoch": 3}, "unknown key 'epoch' in settings (did you mean 'epochs'?)"),
-        ({"max_grad_norm": 0}, "max_grad_norm must be positive (leave it out for no clipping)"),
+        ({"max_grad_norm": 0}, "max_grad_norm = 0.0 is refused by the adam optimizer: max_grad_norm must"),
     ],
 )
 def test_bad_settings_name_the_key_and_the_valid_values(settings, message):

@@ -305,13 +305,14 @@ def test_old_model_files_still_load(tmp_path):
 
 
 def test_rmsprop_has_one_default_learning_rate_everywhere():
-    from barenet.runs.config import DEFAULT_LR
-    from barenet.optim import DEFAULT_LR as OPTIMISER_DEFAULTS
+    from barenet.optim import DEFAULT_LR
+    from barenet.runs.config import build_config, resolve_for_data
 
     model = mlp([2, 2], rng=0)
-    for name, lr in OPTIMISER_DEFAULTS.items():
-        assert get_optimizer(name, model.parameters()).lr == lr
-        assert DEFAULT_LR[name] == lr
+    for name, lr in DEFAULT_LR.items():
+        assert get_optimizer(name, model.parameters()).lr == lr  # the Python API
+        config = build_config({"optimizer": name})  # the command line and its TOML files
+        assert resolve_for_data(config, 2, 2, "classification", n_train=100).lr == lr
 
 
 def test_lr_and_a_schedule_object_together_are_refused():

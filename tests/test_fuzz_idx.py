@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA_DIR
 from fuzz_mutations import HUGE_SIZES, damaged_bytes, fuzz, peak_allocation, record, write_report
+from helpers import DATA_DIR
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import draw_shape, save_png
+from helpers import draw_shape, save_png
 
 from barenet.runs.images import ImageReadError, mnist_style, read_digit_image
 

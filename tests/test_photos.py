@@ -7,10 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import DATA_DIR, draw_shape, mnist_present
+from helpers import DATA_DIR, draw_shape, mnist_present
 from PIL import Image
 
 from barenet import mlp
+from barenet.cli.main import main
+from barenet.layers import Rescale
 from barenet.runs.images import (
     ImageReadError,
     box_blur,
@@ -19,8 +21,6 @@ from barenet.runs.images import (
     read_digit_image,
     unusual_ink,
 )
-from barenet.cli.main import main
-from barenet.layers import Rescale
 
 
 def correlation(first: np.ndarray, second: np.ndarray) -> float:

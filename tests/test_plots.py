@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import assert_png
+from helpers import assert_png
 
 from barenet.runs.plots import (
     plot_confusion_matrix,

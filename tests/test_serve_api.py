@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import barenet as run_barenet
-from conftest import cli_environment, draw_shape
+from helpers import barenet as run_barenet
+from helpers import cli_environment, draw_shape
 from PIL import Image
 from serve_helpers import (
     digit_images,

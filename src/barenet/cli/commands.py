@@ -33,7 +33,9 @@ def command_train(arguments: argparse.Namespace) -> int:
     config_file, resume = given.pop("config", None), given.pop("resume", None)
     layers = [config_from_checkpoint(resume)] if resume else []
     layers += [read_toml(config_file)] if config_file else []
-    config = build_config(*layers, given)
+    sources = [f"the checkpoint {resume}"] if resume else []
+    sources += [str(config_file)] if config_file else []
+    config = build_config(*layers, given, sources=[*sources, "the command line"])
     if resume and not config.out:
         folder = Path(resume).parent
     else:

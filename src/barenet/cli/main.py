@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BarenetError
+from ..runs.choices import DECAY_PARAMETER, takes_momentum
 from ..runs.config import CHOICES, DATASETS
 from ..serve import command as serve_command  # imports no web framework until it runs
 from ..sweep import command as sweep_command  # imports no Optuna until it runs
@@ -35,7 +36,7 @@ from .commands import (
     command_summary,
     command_train,
 )
-from .help_text import TRAIN_EPILOG, HelpFormatter, default_text
+from .help_text import TRAIN_EPILOG, HelpFormatter, choices_metavar, default_text
 
 MAX_SHOWN = 400  # samples a `barenet data` picture shows at most
 
@@ -158,7 +159,7 @@ def build_parser() -> ArgumentParser:
     data.add_argument("dataset", metavar="DATASET", help=f"one of {', '.join(DATASETS)}")
     data.add_argument("--data-dir", help="where to look for the data files first")
     data.add_argument("--label-column", type=label_column, metavar="NAME|INDEX", help="csv: as for train")
-    data.add_argument("--task", choices=("classification", "regression"), help="csv/npz: as for train")
+    data.add_argument("--task", choices=CHOICES["task"], help="csv/npz: as for train")
     data.add_argument("--out", help="the PNG of samples to write (default: DATASET_samples.png)")
     data.add_argument(
         "--samples", type=sample_count, default=36, help=f"how many samples to show (at most {MAX_SHOWN})"
@@ -194,25 +195,27 @@ def add_train_options(parser: ArgumentParser) -> None:
     option("--data-dir", help="where to look for the data files first (else $BARENET_DATA_DIR, the cache)")
     option("--train-limit", type=int, metavar="N", help="use only the first N training samples")
     option("--label-column", type=label_column, metavar="NAME|INDEX", help="csv: the label's name or place")
-    option("--task", choices=("classification", "regression"), help="csv/npz: what to learn from the labels")
+    option("--task", choices=CHOICES["task"], help="csv/npz: what to learn from the labels")
     option("--test-data", metavar="PATH", help="csv/npz: a test file laid out like the training one")
     option("--val-split", type=float, metavar="FRACTION", help="training rows held out for validation")
-    option("--preprocess", metavar="{scale,standardize,robust,none}", help="preprocessing the model carries")
+    option("--preprocess", metavar=choices_metavar("preprocess"), help="preprocessing the model carries")
     option("--layers", type=int, nargs="+", metavar="SIZE", help="widths, input to output: 784 256 128 10")
-    option("--model", choices=("mlp", "lenet5", "cnn"), help="the network: an MLP of --layers, LeNet-5, or "
+    option("--model", choices=CHOICES["model"], help="the network: an MLP of --layers, LeNet-5, or "
            "barenet.cnn() (conv 32, conv 64); any other stack: a [[layers]] list in --config")
-    option("--activation", metavar="{relu,leaky_relu,sigmoid,tanh}", help="of the hidden layers")
-    option("--output-activation", metavar="{softmax,sigmoid,identity}")
-    option("--loss", metavar="{cross_entropy,binary_cross_entropy,mse}")
-    option("--init", help="weight initialiser: he, xavier, lecun, normal, ...")
-    option("--bias-init", help="bias initialiser")
+    option("--activation", metavar=choices_metavar("activation"), help="of the hidden layers")
+    option("--output-activation", metavar=choices_metavar("output_activation"))
+    option("--loss", metavar=choices_metavar("loss"))
+    option("--init", metavar="NAME", help=f"weight initialiser: {', '.join(CHOICES['init'])}")
+    option("--bias-init", metavar="NAME", help="bias initialiser, as --init")
     option("--dropout", type=float, metavar="P", help="dropout after each hidden layer")
-    option("--dtype", metavar="{float32,float64}")
-    option("--optimizer", metavar="{sgd,momentum,nesterov,rmsprop,adam,adamw}")
+    option("--dtype", metavar=choices_metavar("dtype"))
+    option("--optimizer", metavar=choices_metavar("optimizer"))
     option("--lr", "--learning-rate", "--learning_rate", dest="lr", type=float, help="learning rate")
-    option("--lr-schedule", metavar="{constant,cosine,step,exponential,inverse_time}")
-    option("--lr-decay", type=float, help="decay of inverse_time, gamma of exponential and step")
-    option("--momentum", type=float, help="for sgd, momentum, nesterov")
+    option("--lr-schedule", metavar=choices_metavar("lr_schedule"))
+    option("--lr-decay", type=float, help=", ".join(f"{parameter} of {name}" for name, parameter
+                                                      in DECAY_PARAMETER.items()))
+    with_momentum = [name for name in CHOICES["optimizer"] if takes_momentum(name)]
+    option("--momentum", type=float, help=f"for {', '.join(with_momentum)}")
     option("--weight-decay", type=float, help="optimiser weight decay (decoupled for adamw)")
     option("--max-grad-norm", type=float, metavar="NORM", help="clip the gradient's global norm to NORM")
     option("--l2", type=float, metavar="LAMBDA", help="L2 penalty lambda/(2m)·sum(W²)")

@@ -37,6 +37,7 @@ from ..training import (
     read_checkpoint,
 )
 from .architectures import build_network, describe, is_layer_table
+from .choices import schedule_options
 from .config import ConfigError, RunConfig, check_keys, check_type, toml_text
 from .conv_plots import plot_conv_filters, plot_feature_maps
 from .data_sources import Data, rows_needed
@@ -110,17 +111,6 @@ def build_model(
     return model
 
 
-def schedule_options(config: RunConfig) -> dict:
-    """The settings of the learning-rate schedule that come from the configuration."""
-    return {
-        "constant": {},
-        "cosine": {"total": max(config.epochs, 1)},
-        "inverse_time": {"decay": config.lr_decay},
-        "exponential": {"gamma": config.lr_decay},
-        "step": {"gamma": config.lr_decay, "step_size": max(1, config.epochs // 3)},
-    }[config.lr_schedule]
-
-
 def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer:
     optimizer_options = {"weight_decay": config.weight_decay, "max_grad_norm": config.max_grad_norm}
     if config.momentum is not None:
@@ -132,7 +122,7 @@ def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer
         optimizer=config.optimizer,
         lr=config.lr,
         lr_schedule=config.lr_schedule,
-        schedule_options=schedule_options(config),
+        schedule_options=schedule_options(config.lr_schedule, config.epochs, config.lr_decay),
         batch_size=config.batch_size,
         l2=config.l2,
         optimizer_options=optimizer_options,

@@ -1,4 +1,5 @@
-"""Shared helpers of the training, command-line, plot and image tests."""
+"""Shared helpers of the training, command-line, plot and image tests (``from helpers import
+...``; a test file never imports another test file)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The data: $BARENET_DATA_DIR, else a shared/data folder beside the checkout.
+DATA_DIR = Path(os.environ.get("BARENET_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte")
 
 
