@@ -489,6 +489,7 @@ def test_resuming_a_checkpoint_of_another_architecture(spirals, tmp_path, capsys
 # ---- MNIST out of the box ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not mnist_present(), reason=f"MNIST is not in {DATA_DIR / 'mnist'}")
 def test_default_train_reaches_98_percent_on_mnist(tmp_path):
     environment = cli_environment(tmp_path) | {"BARENET_DATA_DIR": str(DATA_DIR)}
