@@ -400,7 +400,7 @@ def test_unscaled_pixels_that_make_one_class_get_a_warning(tmp_path):
             ["unknown activation 'relu6'", "relu, leaky_relu, sigmoid, tanh"],
         ),
         (["train", "--dataset", "cifar"], ["unknown dataset 'cifar'", "mnist, fashion-mnist, sine, spirals"]),
-        (["train", "--lr-schedule", "linear"], ["unknown lr_schedule", "constant, cosine"]),
+        (["train", "--lr-schedule", "linear"], ["unknown lr_schedule", "constant, inverse_time, step"]),
         (["train", "--batch-size", "many"], ["--batch-size", "'full'"]),
         (["train", "--epochs", "-1"], ["epochs must be >= 1"]),
         (["train", "--dataset", "spirals", "--layers", "3", "10", "3"], ["2 features", "must be 2"]),

@@ -1,9 +1,14 @@
 """The ``barenet`` command line: the parser and ``main``.
 
 Each subcommand is one function ``command_<name>(arguments) -> exit status`` in
-:mod:`barenet.cli.commands`. Mistakes in the input end in one ``barenet: error: ...`` line
-that says what was expected, never in a traceback; an unexpected internal error still shows
-its traceback (a bug to report), and ``BARENET_DEBUG=1`` shows tracebacks for everything.
+:mod:`barenet.cli.commands`; ``serve`` and ``sweep`` come from their own packages, each
+declaring its options (``add_arguments(parser)``) and its command (``run(arguments)``).
+The choices and defaults ``--help`` shows are read from the library
+(:mod:`barenet.runs.choices`).
+
+Mistakes in the input end in one ``barenet: error: ...`` line that says what was expected,
+never in a traceback; an unexpected internal error still shows its traceback (a bug to
+report), and ``BARENET_DEBUG=1`` shows tracebacks for everything.
 Exit status: 0 done, 1 error (or training diverged, or a gradient check failed), 2 bad
 command line, 130 interrupted with Ctrl-C.
 """
