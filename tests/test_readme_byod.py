@@ -21,13 +21,11 @@ def test_the_csv_walkthrough_runs(tmp_path):
         r"<!-- byod-walkthrough -->\n```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S
     )
     assert section, "README has no walkthrough between <!-- byod-walkthrough --> markers"
-    script = section.group(1)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "barenet").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m barenet "$@"\n')
-    (bin_dir / "barenet").chmod(0o755)
-    (bin_dir / "python").symlink_to(sys.executable)
-    environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    # python and barenet as the README's reader has them, run by this test's own interpreter (a
+    # venv's, or the system's), called directly: no copy or link of it elsewhere
+    commands = 'python() { "$TEST_PYTHON" "$@"; }\nbarenet() { "$TEST_PYTHON" -m barenet "$@"; }\n'
+    script = commands + section.group(1)
+    environment = {**os.environ, "TEST_PYTHON": sys.executable}
     result = subprocess.run(
         ["bash", "-e", "-c", script],
         cwd=tmp_path,
