@@ -9,6 +9,7 @@ runs the pages that changed.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -48,12 +49,13 @@ nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_execution_timeout = 600
 nb_execution_in_temp = True  # files a page writes go to a temporary folder
-nb_merge_streams = False
+nb_merge_streams = True
 nb_output_stderr = "remove"  # e.g. tqdm.auto's "IProgress not found" in a kernel without ipywidgets
 
 # autodoc + napoleon: Google-style docstrings (Args:, Returns:, Shape:)
 autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": True}
 autodoc_member_order = "bysource"
+autodoc_mock_imports = ["sklearn", "starlette", "uvicorn", "multipart", "optuna", "threadpoolctl"]
 autodoc_typehints = "description"
 autodoc_typehints_format = "short"
 napoleon_google_docstring = True
@@ -70,3 +72,15 @@ html_show_sourcelink = False
 html_copy_source = False
 copybutton_prompt_text = r"\$ "
 copybutton_prompt_is_regexp = True
+
+
+def escape_bars(app, what, name, obj, options, lines) -> None:
+    """Docstrings write absolute values as |x|, which reStructuredText reads as a substitution."""
+    for number, line in enumerate(lines):
+        parts = re.split(r"(``.*?``)", line)  # odd parts are ``literals``: left as they are
+        escaped = (part if index % 2 else part.replace("|", "\\|") for index, part in enumerate(parts))
+        lines[number] = "".join(escaped)
+
+
+def setup(app) -> None:
+    app.connect("autodoc-process-docstring", escape_bars)
