@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 SOURCE = Path(__file__).resolve().parents[1] / "src"
-sys.path.insert(0, str(SOURCE))  # autodoc documents the checkout being built ...
+sys.path[:0] = [str(SOURCE), str(Path(__file__).parent)]  # autodoc documents the checkout being built ...
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SOURCE), os.environ.get("PYTHONPATH")]))
-os.environ.setdefault("MPLBACKEND", "Agg")  # ... and the executed pages import it too
+os.environ.pop("MPLBACKEND", None)  # ... the executed pages import it too, and draw inline
 
 import barenet  # noqa: E402
 
@@ -35,7 +35,7 @@ extensions = [
     "sphinxarg.ext",
 ]
 
-exclude_patterns = ["*_old.md", "results/_old.md", "_build", "jupyter_execute", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "jupyter_execute", "**.ipynb_checkpoints"]
 source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
 
 # MyST: $...$ and $$...$$ math, ::: fences, anchors for ## headings (links such as page.md#anchor)
