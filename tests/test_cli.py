@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import (
+from helpers import (
     DATA_DIR,
     assert_clean_error,
     assert_png,
@@ -400,7 +400,7 @@ def test_unscaled_pixels_that_make_one_class_get_a_warning(tmp_path):
             ["unknown activation 'relu6'", "relu, leaky_relu, sigmoid, tanh"],
         ),
         (["train", "--dataset", "cifar"], ["unknown dataset 'cifar'", "mnist, fashion-mnist, sine, spirals"]),
-        (["train", "--lr-schedule", "linear"], ["unknown lr_schedule", "constant, cosine"]),
+        (["train", "--lr-schedule", "linear"], ["unknown lr_schedule", "constant, inverse_time, step"]),
         (["train", "--batch-size", "many"], ["--batch-size", "'full'"]),
         (["train", "--epochs", "-1"], ["epochs must be >= 1"]),
         (["train", "--dataset", "spirals", "--layers", "3", "10", "3"], ["2 features", "must be 2"]),
@@ -489,6 +489,7 @@ def test_resuming_a_checkpoint_of_another_architecture(spirals, tmp_path, capsys
 # ---- MNIST out of the box ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not mnist_present(), reason=f"MNIST is not in {DATA_DIR / 'mnist'}")
 def test_default_train_reaches_98_percent_on_mnist(tmp_path):
     environment = cli_environment(tmp_path) | {"BARENET_DATA_DIR": str(DATA_DIR)}

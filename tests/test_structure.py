@@ -85,11 +85,59 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+def package_of(module: str, packages: set[str]) -> str:
+    """The package a module belongs to: itself for a package (its ``__init__``) and for a
+    module at the top of ``barenet`` (``barenet.optim`` is a part of its own), else the package
+    that holds it (``barenet.runs.config`` -> ``barenet.runs``)."""
+    parent = module.rpartition(".")[0]
+    if module in packages or parent == "barenet":
+        return module
+    return parent
+
+
+def package_graph(graph: dict[str, set[str]], packages: set[str]) -> dict[str, set[str]]:
+    """The import graph between packages: an edge wherever a module of one imports a module
+    of another (a package importing its own modules is no edge)."""
+    edges: dict[str, set[str]] = {}
+    for source, targets in graph.items():
+        owner = package_of(source, packages)
+        imported = {package_of(target, packages) for target in targets}
+        edges.setdefault(owner, set()).update(imported - {owner})
+    return edges
+
+
+def packages_of_barenet() -> set[str]:
+    return {module_name(path) for path in ROOT.rglob("__init__.py")}
+
+
 def test_the_import_graph_has_no_cycle():
     graph = import_graph()
     assert "barenet.model.sequential" in graph["barenet.model.files"]  # the graph is really read
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_no_two_packages_import_each_other():
+    """Every package and subpackage (cli, runs, serve, sweep, model, layers, ...) as one node,
+    runtime and function-level imports alike, no exemptions."""
+    packages = packages_of_barenet()
+    assert {"barenet.cli", "barenet.runs", "barenet.serve", "barenet.sweep", "barenet.layers"} <= packages
+    edges = package_graph(import_graph(), packages)
+    assert "barenet.runs" in edges["barenet.cli"]  # the graph is really read
+    cycle = find_cycle(edges)
+    assert cycle is None, "packages importing each other: " + " -> ".join(cycle)
+
+
+def test_the_package_graph_catches_a_loop_that_no_module_cycle_shows():
+    """``a.x`` imports ``b.y`` and ``b.z`` imports ``a.w``: no module cycle, a package loop."""
+    graph = {"barenet.a.x": {"barenet.b.y"}, "barenet.b.z": {"barenet.a.w"}, "barenet.a.w": set(),
+             "barenet.b.y": set(), "barenet.a": {"barenet.a.x"}, "barenet.b": set()}
+    packages = {"barenet.a", "barenet.b"}
+    assert find_cycle(graph) is None
+    edges = package_graph(graph, packages)
+    assert edges == {"barenet.a": {"barenet.b"}, "barenet.b": {"barenet.a"}}
+    assert find_cycle(edges) == ["barenet.a", "barenet.b", "barenet.a"]
+    assert package_of("barenet.optim", packages) == "barenet.optim"
 
 
 def test_the_cycle_finder_finds_a_cycle():
@@ -104,6 +152,16 @@ def test_the_library_never_imports_the_command_line_or_the_optional_parts():
         if name.startswith(on_top) or name == "barenet.__main__":
             continue
         wrong = sorted(target for target in targets if target.startswith(on_top))
+        assert not wrong, f"{name} imports {wrong}"
+
+
+def test_serve_and_sweep_never_import_the_command_line():
+    """The command line registers serve and sweep; they declare their own options."""
+    graph = import_graph()
+    for name, targets in graph.items():
+        if not name.startswith(("barenet.serve", "barenet.sweep")):
+            continue
+        wrong = sorted(target for target in targets if target.startswith("barenet.cli"))
         assert not wrong, f"{name} imports {wrong}"
 
 

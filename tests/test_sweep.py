@@ -45,7 +45,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def load_study(out: Path, name: str) -> optuna.Study:
-    from barenet.sweep.engine import open_storage, quiet_optuna
+    from barenet.sweep.storage import open_storage, quiet_optuna
 
     quiet_optuna()
     return optuna.load_study(study_name=name, storage=open_storage(None, out))

@@ -96,7 +96,7 @@ def test_two_sweep_processes_share_one_study_without_running_a_trial_twice(
         output, errors = process.communicate(timeout=180)
         assert process.returncode == 0, errors
 
-    from barenet.sweep.engine import open_storage
+    from barenet.sweep.storage import open_storage
 
     study = optuna.load_study(study_name="shared", storage=open_storage(postgres_url, tmp_path))
     trials = study.get_trials()

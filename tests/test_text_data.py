@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA_DIR
+from helpers import DATA_DIR
 
 from barenet.datasets import (
     CharVocabulary,

@@ -14,11 +14,12 @@ from ..errors import ConfigError, DivergenceError
 from ..gradcheck import gradcheck
 from ..metrics import classification_report, confusion_matrix
 from ..model import load, mlp
-from ..runs.config import build_config, check_dataset, read_toml, resolve_for_data
+from ..runs.config import build_config, check_dataset, read_toml
 from ..runs.data_sources import Data, load_data, test_file_for_model
-from ..runs.model_data import checked_metadata, clip_extremes, epochs_note
+from ..runs.model_data import checked_metadata
 from ..runs.plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
-from ..runs.training_run import check_layers_fit, config_from_checkpoint, new_run_folder, train_run
+from ..runs.recipe import prepare_run
+from ..runs.training_run import config_from_checkpoint, new_run_folder, train_run
 from ..training import evaluate
 from ..training.callbacks import read_history_csv
 from .predictions import command_predict  # noqa: F401 - the command lives there; main imports it from here
@@ -32,23 +33,18 @@ def command_train(arguments: argparse.Namespace) -> int:
     config_file, resume = given.pop("config", None), given.pop("resume", None)
     layers = [config_from_checkpoint(resume)] if resume else []
     layers += [read_toml(config_file)] if config_file else []
-    config = build_config(*layers, given)
+    sources = [f"the checkpoint {resume}"] if resume else []
+    sources += [str(config_file)] if config_file else []
+    config = build_config(*layers, given, sources=[*sources, "the command line"])
     if resume and not config.out:
         folder = Path(resume).parent
     else:
         folder = Path(config.out) if config.out else new_run_folder()
     with thread_limit(config.threads):
-        data = load_data(config.dataset, config.data_dir, config.label_column, config.task, config.test_data)
-        epochs_from_rule = config.epochs is None
-        n_train = len(data.x_train[: config.train_limit])
-        config = resolve_for_data(config, data.n_features, data.n_outputs, data.task, n_train=n_train)
-        if epochs_from_rule:
-            data.notes.append(epochs_note(config))
-        if config.preprocess == "robust":
-            data.x_train = clip_extremes(data.x_train, data.feature_names)
-        check_layers_fit(config, data)
+        run = prepare_run(config)
         try:
-            result = train_run(config, data, folder, resume=resume, log=ignore if config.quiet else print)
+            log = ignore if config.quiet else print
+            result = train_run(run.config, run.data, folder, resume=resume, log=log)
         except DivergenceError as error:
             print(
                 f"barenet: error: {error}\nthe model, with those weights, is in {folder / 'model.npz'}",

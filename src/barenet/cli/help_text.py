@@ -8,7 +8,32 @@ import dataclasses
 
 from ..datasets.csv_files import LABEL_NAMES
 from ..datasets.labels import MAX_AUTO_CLASSES
-from ..runs.config import DATASET_DEFAULTS, HIDDEN_LAYERS, SMALL_DATA_EPOCHS, SMALL_DATA_STEPS, RunConfig
+from ..runs.choices import DECAY_PARAMETER, default_lr_decay, optimizer_defaults
+from ..runs.config import (
+    CHOICES,
+    DATASET_DEFAULTS,
+    HIDDEN_LAYERS,
+    SMALL_DATA_EPOCHS,
+    SMALL_DATA_STEPS,
+    RunConfig,
+)
+
+
+def per_optimizer(setting: str) -> str:
+    """``0.01 for sgd, momentum, nesterov, rmsprop; 0.001 for adam, adamw``: an optimiser
+    default, grouped by value, read from the optimisers themselves."""
+    groups: dict[object, list[str]] = {}
+    for name in CHOICES["optimizer"]:
+        defaults = optimizer_defaults(name)
+        if setting in defaults:
+            groups.setdefault(defaults[setting], []).append(name)
+    return "; ".join(f"{value:g} for {', '.join(names)}" for value, names in groups.items())
+
+
+def choices_metavar(key: str) -> str:
+    """``{relu,leaky_relu,...}``: the valid values of a setting, as argparse shows choices."""
+    return "{" + ",".join(CHOICES[key]) + "}"
+
 
 GENERAL_DEFAULTS = {field.name: field.default for field in dataclasses.fields(RunConfig)}
 FROM_THE_DATA = {
@@ -16,10 +41,11 @@ FROM_THE_DATA = {
     "output_activation": "softmax for classes, sigmoid for one output, identity for regression",
     "loss": "cross_entropy for classes, binary_cross_entropy for one output, mse for regression",
     "init": "he for relu and leaky_relu, xavier otherwise",
-    "lr": "the optimiser's: 0.01 for the sgd family, 0.001 otherwise",
-    "lr_decay": "the schedule's",
-    "momentum": "0.9 for momentum and nesterov",
-    "weight_decay": "0.01 for adamw, 0 otherwise",
+    "lr": f"the optimiser's: {per_optimizer('lr')}",
+    "lr_decay": "the schedule's: "
+    + ", ".join(f"{name} {default_lr_decay(name):g}" for name in DECAY_PARAMETER),
+    "momentum": f"the optimiser's: {per_optimizer('momentum')}",
+    "weight_decay": f"the optimiser's: {per_optimizer('weight_decay')}",
     "label_column": f"the column named {', '.join(LABEL_NAMES)} (any case), else the last",
     "task": f"from the labels (text or <= {MAX_AUTO_CLASSES} whole numbers: classification)",
     "test_data": "20 %% of the rows held out",

@@ -1,9 +1,14 @@
 """The ``barenet`` command line: the parser and ``main``.
 
 Each subcommand is one function ``command_<name>(arguments) -> exit status`` in
-:mod:`barenet.cli.commands`. Mistakes in the input end in one ``barenet: error: ...`` line
-that says what was expected, never in a traceback; an unexpected internal error still shows
-its traceback (a bug to report), and ``BARENET_DEBUG=1`` shows tracebacks for everything.
+:mod:`barenet.cli.commands`; ``serve`` and ``sweep`` come from their own packages, each
+declaring its options (``add_arguments(parser)``) and its command (``run(arguments)``).
+The choices and defaults ``--help`` shows are read from the library
+(:mod:`barenet.runs.choices`).
+
+Mistakes in the input end in one ``barenet: error: ...`` line that says what was expected,
+never in a traceback; an unexpected internal error still shows its traceback (a bug to
+report), and ``BARENET_DEBUG=1`` shows tracebacks for everything.
 Exit status: 0 done, 1 error (or training diverged, or a gradient check failed), 2 bad
 command line, 130 interrupted with Ctrl-C.
 """
@@ -19,9 +24,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import BarenetError
+from ..runs.choices import DECAY_PARAMETER, takes_momentum
 from ..runs.config import CHOICES, DATASETS
-from ..serve.command import command_serve  # imports no web framework until it runs
-from ..sweep.command import add_sweep_arguments, command_sweep  # imports no Optuna until it runs
+from ..serve import command as serve_command  # imports no web framework until it runs
+from ..sweep import command as sweep_command  # imports no Optuna until it runs
 from ..training import TrainingInterrupted
 from .commands import (
     EXIT_ERROR,
@@ -35,7 +41,7 @@ from .commands import (
     command_summary,
     command_train,
 )
-from .help_text import TRAIN_EPILOG, HelpFormatter, default_text
+from .help_text import TRAIN_EPILOG, HelpFormatter, choices_metavar, default_text
 
 MAX_SHOWN = 400  # samples a `barenet data` picture shows at most
 
@@ -158,20 +164,15 @@ def build_parser() -> ArgumentParser:
     data.add_argument("dataset", metavar="DATASET", help=f"one of {', '.join(DATASETS)}")
     data.add_argument("--data-dir", help="where to look for the data files first")
     data.add_argument("--label-column", type=label_column, metavar="NAME|INDEX", help="csv: as for train")
-    data.add_argument("--task", choices=("classification", "regression"), help="csv/npz: as for train")
+    data.add_argument("--task", choices=CHOICES["task"], help="csv/npz: as for train")
     data.add_argument("--out", help="the PNG of samples to write (default: DATASET_samples.png)")
     data.add_argument(
         "--samples", type=sample_count, default=36, help=f"how many samples to show (at most {MAX_SHOWN})"
     )
     data.add_argument("--seed", type=int, default=0, help="which random samples to show")
 
-    add_sweep_arguments(command("sweep", command_sweep, "compare settings over several seeds (Optuna)"))
-
-    serve = command("serve", command_serve, "a web page to draw digits on and watch the network decide")
-    serve.add_argument("model", metavar="MODEL_OR_RUN_FOLDER", help="a model file, or a run folder")
-    serve.add_argument("--host", default="127.0.0.1", help="the interface to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: any free port)")
-    serve.add_argument("--data-dir", help="where to look for a run folder's test data first")
+    for name, package in (("sweep", sweep_command), ("serve", serve_command)):  # they declare their options
+        package.add_arguments(command(name, package.run, package.HELP))
     return parser
 
 
@@ -199,25 +200,27 @@ def add_train_options(parser: ArgumentParser) -> None:
     option("--data-dir", help="where to look for the data files first (else $BARENET_DATA_DIR, the cache)")
     option("--train-limit", type=int, metavar="N", help="use only the first N training samples")
     option("--label-column", type=label_column, metavar="NAME|INDEX", help="csv: the label's name or place")
-    option("--task", choices=("classification", "regression"), help="csv/npz: what to learn from the labels")
+    option("--task", choices=CHOICES["task"], help="csv/npz: what to learn from the labels")
     option("--test-data", metavar="PATH", help="csv/npz: a test file laid out like the training one")
     option("--val-split", type=float, metavar="FRACTION", help="training rows held out for validation")
-    option("--preprocess", metavar="{scale,standardize,robust,none}", help="preprocessing the model carries")
+    option("--preprocess", metavar=choices_metavar("preprocess"), help="preprocessing the model carries")
     option("--layers", type=int, nargs="+", metavar="SIZE", help="widths, input to output: 784 256 128 10")
-    option("--model", choices=("mlp", "lenet5", "cnn"), help="the network: an MLP of --layers, LeNet-5, or "
+    option("--model", choices=CHOICES["model"], help="the network: an MLP of --layers, LeNet-5, or "
            "barenet.cnn() (conv 32, conv 64); any other stack: a [[layers]] list in --config")
-    option("--activation", metavar="{relu,leaky_relu,sigmoid,tanh}", help="of the hidden layers")
-    option("--output-activation", metavar="{softmax,sigmoid,identity}")
-    option("--loss", metavar="{cross_entropy,binary_cross_entropy,mse}")
-    option("--init", help="weight initialiser: he, xavier, lecun, normal, ...")
-    option("--bias-init", help="bias initialiser")
+    option("--activation", metavar=choices_metavar("activation"), help="of the hidden layers")
+    option("--output-activation", metavar=choices_metavar("output_activation"))
+    option("--loss", metavar=choices_metavar("loss"))
+    option("--init", metavar="NAME", help=f"weight initialiser: {', '.join(CHOICES['init'])}")
+    option("--bias-init", metavar="NAME", help="bias initialiser, as --init")
     option("--dropout", type=float, metavar="P", help="dropout after each hidden layer")
-    option("--dtype", metavar="{float32,float64}")
-    option("--optimizer", metavar="{sgd,momentum,nesterov,rmsprop,adam,adamw}")
+    option("--dtype", metavar=choices_metavar("dtype"))
+    option("--optimizer", metavar=choices_metavar("optimizer"))
     option("--lr", "--learning-rate", "--learning_rate", dest="lr", type=float, help="learning rate")
-    option("--lr-schedule", metavar="{constant,cosine,step,exponential,inverse_time}")
-    option("--lr-decay", type=float, help="decay of inverse_time, gamma of exponential and step")
-    option("--momentum", type=float, help="for sgd, momentum, nesterov")
+    option("--lr-schedule", metavar=choices_metavar("lr_schedule"))
+    option("--lr-decay", type=float, help=", ".join(f"{parameter} of {name}" for name, parameter
+                                                      in DECAY_PARAMETER.items()))
+    with_momentum = [name for name in CHOICES["optimizer"] if takes_momentum(name)]
+    option("--momentum", type=float, help=f"for {', '.join(with_momentum)}")
     option("--weight-decay", type=float, help="optimiser weight decay (decoupled for adamw)")
     option("--max-grad-norm", type=float, metavar="NORM", help="clip the gradient's global norm to NORM")
     option("--l2", type=float, metavar="LAMBDA", help="L2 penalty lambda/(2m)·sum(W²)")

@@ -21,34 +21,34 @@ import functools
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..optim import DEFAULT_LR
 from .architectures import ARCHITECTURES, check_layer_table, is_layer_table
+from .choices import CHOICES as LIBRARY_CHOICES
+from .choices import (
+    DECAY_PARAMETER,
+    OUTPUT_ACTIVATION,
+    default_lr_decay,
+    library_refusal,
+    optimizer_defaults,
+    takes_momentum,
+)
 from .toml_files import dump_toml, load_toml
 
 DATASETS = ("mnist", "fashion-mnist", "sine", "spirals", "csv:PATH", "npz:PATH")
 IMAGE_DATASETS = ("mnist", "fashion-mnist")
 CHOICES: dict[str, tuple[str, ...]] = {
-    "activation": ("relu", "leaky_relu", "sigmoid", "tanh"),
-    "output_activation": ("softmax", "sigmoid", "identity"),
-    "loss": ("cross_entropy", "binary_cross_entropy", "mse"),
-    "init": ("he", "he_uniform", "xavier", "xavier_normal", "lecun", "lecun_uniform", "normal", "uniform"),
-    "bias_init": ("zeros", "normal", "uniform"),
-    "optimizer": ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"),
-    "lr_schedule": ("constant", "cosine", "step", "exponential", "inverse_time"),
+    **LIBRARY_CHOICES,  # optimisers, losses, activations, initialisers, schedules: the registries'
     "preprocess": ("scale", "standardize", "robust", "none"),
     "task": ("classification", "regression"),
     "dtype": ("float32", "float64"),
     "model": ARCHITECTURES,
 }
-SGD_FAMILY = ("sgd", "momentum", "nesterov")
 SMALL_DATA_STEPS = 2000  # csv/npz without --epochs: train for at least this many optimiser steps
 SMALL_DATA_EPOCHS = (20, 1000)  # ... in at least 20 and at most 1000 epochs
-DEFAULT_LR_DECAY = {"inverse_time": 0.01, "exponential": 0.95, "step": 0.1}
 
 
 @dataclass
@@ -151,19 +151,33 @@ def key_name(name: str) -> str:
     return name.replace("-", "_")
 
 
-def build_config(*settings: Mapping[str, object]) -> RunConfig:
+def build_config(*settings: Mapping[str, object], sources: Sequence[str] = ()) -> RunConfig:
     """A checked ``RunConfig`` from layers of settings, later ones overriding earlier ones;
-    the data set's defaults come in below all of them."""
+    the data set's defaults come in below all of them. ``sources`` name the layers (a file's
+    path, "the command line"), for the errors of the values they hold."""
     merged: dict[str, object] = {}
-    for layer in settings:
+    source_of: dict[str, str] = {}
+    for index, layer in enumerate(settings):
         merged |= {key_name(key): value for key, value in layer.items()}
+        source_of |= dict.fromkeys(map(key_name, layer), sources[index] if index < len(sources) else "")
     check_keys(merged, "settings")
     dataset = merged.get("dataset", RunConfig.dataset)
     kind = check_dataset(dataset)
     values = DATASET_DEFAULTS[kind] | merged
     config = RunConfig(**{key: check_type(key, value) for key, value in values.items()})
     check_values(config)
+    check_with_the_library(config, source_of)
     return config
+
+
+def check_with_the_library(config: RunConfig, source_of: Mapping[str, str]) -> None:
+    """Refuse what the optimiser or the schedule would refuse when the run starts, naming the
+    key and where it was set: they are built here once, with the same checks."""
+    refused = library_refusal(config.to_dict())
+    if refused is not None:
+        key, refuser, error = refused
+        where = f" in {source_of[key]}" if source_of.get(key) else ""
+        raise ConfigError(f"{key} = {getattr(config, key)!r}{where} is refused by {refuser}: {error}")
 
 
 def check_keys(settings: Mapping[str, object], source: str) -> None:
@@ -257,24 +271,18 @@ def check_values(config: RunConfig) -> None:
         raise ConfigError(f"dropout is the probability of dropping a unit, in [0, 1); got {config.dropout}")
     if not 0 <= config.val_split < 1:
         raise ConfigError(f"val_split must be in [0, 1); got {config.val_split}")
-    for key in ("lr", "l2", "weight_decay", "momentum", "lr_decay"):
-        value = getattr(config, key)
-        if value is not None and value < 0:
-            raise ConfigError(f"{key} must be >= 0; got {value}")
-    if config.lr == 0:
-        raise ConfigError("lr must be positive")
-    if config.max_grad_norm is not None and config.max_grad_norm <= 0:
-        raise ConfigError(f"max_grad_norm must be positive (leave it out for no clipping); "
-                          f"got {config.max_grad_norm}")
+    if config.l2 < 0:  # the optimiser's and the schedule's settings: check_with_the_library
+        raise ConfigError(f"l2 must be >= 0; got {config.l2}")
     if config.early_stopping and not config.val_split:
         raise ConfigError("early_stopping watches the validation loss: it needs val_split > 0")
-    if config.momentum is not None and config.optimizer not in SGD_FAMILY:
+    if config.momentum is not None and not takes_momentum(config.optimizer):
+        with_momentum = [name for name in CHOICES["optimizer"] if takes_momentum(name)]
         raise ConfigError(
-            f"momentum applies to the optimizers {', '.join(SGD_FAMILY)}, not {config.optimizer!r}"
+            f"momentum applies to the optimizers {', '.join(with_momentum)}, not {config.optimizer!r}"
         )
-    if config.lr_decay is not None and config.lr_schedule not in DEFAULT_LR_DECAY:
+    if config.lr_decay is not None and config.lr_schedule not in DECAY_PARAMETER:
         raise ConfigError(
-            f"lr_decay applies to the schedules {', '.join(DEFAULT_LR_DECAY)}, not {config.lr_schedule!r}"
+            f"lr_decay applies to the schedules {', '.join(DECAY_PARAMETER)}, not {config.lr_schedule!r}"
         )
     if config.augment and config.dataset_kind not in IMAGE_DATASETS + ("csv", "npz"):
         raise ConfigError(f"augment shifts 28x28 images; the {config.dataset} data set holds no images")
@@ -287,36 +295,30 @@ def epochs_for_steps(n_train: int, batch_size: int | str) -> int:
 
 
 def resolve_for_data(
-    config: RunConfig, n_features: int, n_outputs: int, task: str, n_train: int | None = None
+    config: RunConfig, n_features: int, n_outputs: int, task: str, n_train: int
 ) -> RunConfig:
     """Fill in every setting left to the data: layer widths, output activation, loss,
     initialiser, learning rate, momentum, weight decay, schedule decay, and (for csv/npz
     data of ``n_train`` training rows, when not given) the epochs, by :func:`epochs_for_steps`."""
-    if config.epochs is None:  # n_train: the rows before the validation split (unknown: 50 epochs)
-        fitted = max(round(n_train * (1 - config.val_split)), 1) if n_train else None
-        epochs = epochs_for_steps(fitted, config.batch_size) if fitted else 50
-        config = dataclasses.replace(config, epochs=epochs)
+    if config.epochs is None:  # n_train: the rows before the validation split
+        fitted = max(round(n_train * (1 - config.val_split)), 1)
+        config = dataclasses.replace(config, epochs=epochs_for_steps(fitted, config.batch_size))
     layers = config.layers or [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs]
     if task == "regression":
-        output_activation, loss = "identity", "mse"
-    elif layers[-1] == 1:
-        output_activation, loss = "sigmoid", "binary_cross_entropy"
+        loss = "mse"
     else:
-        output_activation, loss = "softmax", "cross_entropy"
-    sgd = config.optimizer in SGD_FAMILY
-    momentum = 0.9 if config.optimizer in ("momentum", "nesterov") else 0.0
+        loss = "binary_cross_entropy" if layers[-1] == 1 else "cross_entropy"
+    defaults = optimizer_defaults(config.optimizer)  # the optimiser's own (lr, momentum, weight decay)
     return dataclasses.replace(
         config,
         layers=layers,
-        output_activation=config.output_activation or output_activation,
+        output_activation=config.output_activation or OUTPUT_ACTIVATION[loss],
         loss=config.loss or loss,
         init=config.init or ("he" if config.activation in ("relu", "leaky_relu") else "xavier"),
-        lr=config.lr or DEFAULT_LR[config.optimizer],
-        momentum=config.momentum if config.momentum is not None or not sgd else momentum,
-        weight_decay=config.weight_decay
-        if config.weight_decay is not None
-        else (0.01 if config.optimizer == "adamw" else 0.0),
-        lr_decay=config.lr_decay if config.lr_decay is not None else DEFAULT_LR_DECAY.get(config.lr_schedule),
+        lr=config.lr or defaults["lr"],
+        momentum=config.momentum if config.momentum is not None else defaults.get("momentum"),
+        weight_decay=config.weight_decay if config.weight_decay is not None else defaults["weight_decay"],
+        lr_decay=config.lr_decay if config.lr_decay is not None else default_lr_decay(config.lr_schedule),
     )
 
 

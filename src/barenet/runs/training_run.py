@@ -37,6 +37,7 @@ from ..training import (
     read_checkpoint,
 )
 from .architectures import build_network, describe, is_layer_table
+from .choices import schedule_options
 from .config import ConfigError, RunConfig, check_keys, check_type, toml_text
 from .conv_plots import plot_conv_filters, plot_feature_maps
 from .data_sources import Data, rows_needed
@@ -48,11 +49,7 @@ from .plots import (
     plot_image_grid,
     plot_regression_fit,
 )
-from .run_folders import (
-    locked_run_folder,
-    prepare_folder,  # noqa: F401 - re-exported: barenet sweep imports it from here
-    stored_config,
-)
+from .run_folders import locked_run_folder, stored_config
 
 MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
     "model.npz",
@@ -60,8 +57,6 @@ MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
     "history.csv",
     "checkpoint.npz",
 )
-
-
 
 
 @dataclass
@@ -73,28 +68,6 @@ class RunResult:
 
 
 # ---- the pieces of a run ------------------------------------------------------------------------
-
-
-def check_layers_fit(config: RunConfig, data: Data) -> None:
-    """Refuse layer widths that do not fit the data, saying what the data needs."""
-    if config.model != "mlp" or is_layer_table(config.layers):
-        return  # a convolutional network's fit is checked as it is built (architectures.build_network)
-    first, last = config.layers[0], config.layers[-1]
-    if first != data.n_features:
-        raise ConfigError(
-            f"the {data.name} data has {data.n_features} features per sample, so the first layer size "
-            f"must be {data.n_features}; got --layers {' '.join(map(str, config.layers))}"
-        )
-    needed = data.n_outputs
-    fits = last == needed or (data.task == "classification" and needed == 2 and last == 1)
-    if not fits:
-        what = (
-            f"{needed} classes" if data.task == "classification" else f"{needed} target value(s) per sample"
-        )
-        raise ConfigError(
-            f"the {data.name} data has {what}, so the last layer size must be {needed}; "
-            f"got --layers {' '.join(map(str, config.layers))}"
-        )
 
 
 def preprocessing_layers(
@@ -138,17 +111,6 @@ def build_model(
     return model
 
 
-def schedule_options(config: RunConfig) -> dict:
-    """The settings of the learning-rate schedule that come from the configuration."""
-    return {
-        "constant": {},
-        "cosine": {"total": max(config.epochs, 1)},
-        "inverse_time": {"decay": config.lr_decay},
-        "exponential": {"gamma": config.lr_decay},
-        "step": {"gamma": config.lr_decay, "step_size": max(1, config.epochs // 3)},
-    }[config.lr_schedule]
-
-
 def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer:
     optimizer_options = {"weight_decay": config.weight_decay, "max_grad_norm": config.max_grad_norm}
     if config.momentum is not None:
@@ -160,7 +122,7 @@ def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer
         optimizer=config.optimizer,
         lr=config.lr,
         lr_schedule=config.lr_schedule,
-        schedule_options=schedule_options(config),
+        schedule_options=schedule_options(config.lr_schedule, config.epochs, config.lr_decay),
         batch_size=config.batch_size,
         l2=config.l2,
         optimizer_options=optimizer_options,

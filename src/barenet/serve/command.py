@@ -13,9 +13,18 @@ import socket
 from ..errors import BarenetError
 
 BLAS_THREADS = 1  # per request: requests run side by side, and small products gain nothing from more
+HELP = "a web page to draw digits on and watch the network decide"
 
 
-def command_serve(arguments: argparse.Namespace) -> int:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``barenet serve`` (the command line registers them under ``serve``)."""
+    parser.add_argument("model", metavar="MODEL_OR_RUN_FOLDER", help="a model file, or a run folder")
+    parser.add_argument("--host", default="127.0.0.1", help="the interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="the port (default 8000; 0: any free port)")
+    parser.add_argument("--data-dir", help="where to look for a run folder's test data first")
+
+
+def run(arguments: argparse.Namespace) -> int:
     """Load the model, bind the address (``--port 0`` picks a free port) and serve until Ctrl-C."""
     try:
         import uvicorn

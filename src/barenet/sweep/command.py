@@ -32,7 +32,11 @@ MAX_ROUNDS = 3  # worker rounds: a later round runs the trials that a dead worke
 EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
 
 
-def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+HELP = "compare settings over several seeds (Optuna)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``barenet sweep`` (the command line registers them under ``sweep``)."""
     parser.add_argument("spec", nargs="?", metavar="SPEC.toml", help="the sweep spec (examples/sweeps/)")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="local worker processes (default: number of cores; 0: only create the study)")
@@ -48,7 +52,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="DIR", help="redraw a sweep folder's report and print its table")
 
 
-def command_sweep(arguments: argparse.Namespace) -> int:
+def run(arguments: argparse.Namespace) -> int:
     require_optuna()
     from .spec import read_spec
 
@@ -61,17 +65,19 @@ def command_sweep(arguments: argparse.Namespace) -> int:
         raise ConfigError("--workers must be >= 0 and --threads-per-worker >= 1")
     spec = read_spec(arguments.spec)
     folder = prepare_sweep_folder(Path(arguments.out or Path("sweeps") / spec.name), spec, arguments.storage)
-    from .engine import open_storage, open_study, release_dead_trials
+    from .storage import open_storage
+    from .study import open_study, release_dead_trials, requeue
 
-    study = open_study(spec, open_storage(arguments.storage, folder), prune=arguments.prune)
-    released = release_dead_trials(study)
+    storage = open_storage(arguments.storage, folder, on_stale_trial=requeue)
+    study = open_study(spec, storage, prune=arguments.prune)
+    released = release_dead_trials(study, storage)
     if released:
         print(f"{released} trial(s) left running by a stopped worker will run again")
     print(f"sweep {spec.name!r}: {spec.total_trials} trials ({spec.n_settings} settings × "
           f"{len(spec.seeds)} seeds), {workers} worker(s); folder {folder}")
     if workers == 0:
         return 0
-    status = run_workers(study, spec, folder, arguments, workers)
+    status = run_workers(study, storage, spec, folder, arguments, workers)
     print_report(folder, spec, study)
     if status == EXIT_INTERRUPTED:
         print(f"interrupted: finished trials are kept; run the same command to continue "
@@ -88,7 +94,7 @@ def require_optuna() -> None:
 
 def prepare_sweep_folder(folder: Path, spec: SweepSpec, storage: str | None) -> Path:
     """Create the folder with the spec's copy; refuse a folder that holds another spec's sweep."""
-    from ..runs.training_run import prepare_folder
+    from ..runs.run_folders import prepare_folder
 
     prepare_folder(folder)
     copy = folder / SPEC_FILE
@@ -100,11 +106,13 @@ def prepare_sweep_folder(folder: Path, spec: SweepSpec, storage: str | None) -> 
     return folder
 
 
-def run_workers(study, spec: SweepSpec, folder: Path, arguments: argparse.Namespace, count: int) -> int:
+def run_workers(
+    study, storage, spec: SweepSpec, folder: Path, arguments: argparse.Namespace, count: int
+) -> int:
     """Run worker processes with a progress bar until the study is done; the exit status."""
     from tqdm import tqdm
 
-    from .engine import release_dead_trials, waiting_trials
+    from .study import release_dead_trials, waiting_trials
     from .workers import start_workers, stop_workers, wait_for
 
     progress = tqdm(total=spec.total_trials, desc=spec.name, unit="trial", file=sys.stderr)
@@ -121,13 +129,13 @@ def run_workers(study, spec: SweepSpec, folder: Path, arguments: argparse.Namesp
             workers = start_workers(count, folder / SPEC_FILE, folder, arguments.storage, arguments.prune,
                                     arguments.threads_per_worker)
             wait_for(workers, 1.0, tick)
-            release_dead_trials(study)
+            release_dead_trials(study, storage)
             if not any(worker.returncode == 0 for worker in workers) or not waiting_trials(study):
                 break
     except KeyboardInterrupt:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # stop the workers in peace
         stop_workers(workers)
-        release_dead_trials(study)
+        release_dead_trials(study, storage)
         signal.signal(signal.SIGINT, previous)
         tick()
         progress.close()
@@ -144,9 +152,9 @@ def run_workers(study, spec: SweepSpec, folder: Path, arguments: argparse.Namesp
 
 def count_done(study) -> int:
     """Finished trials, not counting those that were queued again."""
-    from .engine import retried
+    from .study import retried, run_trials
 
-    trials = study.get_trials(deepcopy=False)
+    trials = run_trials(study)
     again = retried(trials)
     return sum(trial.state.is_finished() and trial.number not in again for trial in trials)
 
@@ -174,7 +182,8 @@ def show_report(folder: Path, storage: str | None) -> int:
 
     spec = read_spec(folder / SPEC_FILE)
     storage = storage or json.loads((folder / SWEEP_FILE).read_text()).get("storage")
-    from .engine import load_existing_study, open_storage
+    from .storage import open_storage
+    from .study import load_existing_study
 
     study = load_existing_study(spec, open_storage(storage, folder))
     print(f"sweep {spec.name!r}: {count_done(study)} of {spec.total_trials} trials done")

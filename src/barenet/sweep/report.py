@@ -57,10 +57,10 @@ class SettingSummary:
 
 
 def trial_rows(study, spec: SweepSpec) -> list[TrialRow]:
-    from .engine import setting_of  # optuna only when a study is read
+    from .study import run_trials, setting_of  # optuna only when a study is read
 
     rows = []
-    for trial in study.get_trials(deepcopy=False):
+    for trial in run_trials(study):
         setting = setting_of({key: trial.params[key] for key in spec.searched_keys if key in trial.params})
         rows.append(TrialRow(
             trial.number,

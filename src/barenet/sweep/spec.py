@@ -182,7 +182,7 @@ def parse_spec(text: str, default_name: str = "sweep") -> SweepSpec:
     for key in SWEEP_DECIDES:
         if key in base:
             raise ConfigError(f"base sets {key!r}, which the sweep decides per trial; {sweep_hint(key)}")
-    build_config(base)  # checks every base key and value
+    build_config(base, sources=["[base]"])  # checks every base key and value
     grids = [
         {key: check_grid(base, key, values) for key, values in grid.items()} for grid in grid_tables(raw)
     ]

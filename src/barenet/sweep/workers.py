@@ -81,26 +81,26 @@ def work(spec_path: str, folder: str, storage_url: str | None, prune: bool) -> i
     """Run trials of the study until none is left, or until SIGINT; returns the exit status."""
     stop_requested = []
     signal.signal(signal.SIGINT, lambda signum, frame: stop_requested.append(signum))
+    import functools
+
     from ..runs.data_sources import load_data
-    from .engine import open_storage, open_study, release_dead_trials, run_trial, take_trial
     from .spec import read_spec
+    from .storage import open_storage
+    from .study import open_study, release_dead_trials, requeue, take_trial
+    from .trials import run_trial
 
     spec = read_spec(spec_path)
-    study = open_study(spec, open_storage(storage_url, Path(folder)), prune=prune)
-    cache: dict[tuple, object] = {}
-
-    def load(dataset: str, data_dir: str | None):
-        if (dataset, data_dir) not in cache:
-            cache[dataset, data_dir] = load_data(dataset, data_dir)
-        return cache[dataset, data_dir]
+    storage = open_storage(storage_url, Path(folder), on_stale_trial=requeue)
+    study = open_study(spec, storage, prune=prune)
+    load = functools.cache(load_data)  # each data set read once per worker (prepare_run never changes it)
 
     while not stop_requested:
-        release_dead_trials(study)
+        release_dead_trials(study, storage)
         trial = take_trial(study, spec)
         if trial is None:
             return 0
         try:
-            run_trial(study, trial, spec, Path(folder), load)
+            run_trial(study, storage, trial, spec, Path(folder), load)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
     return EXIT_INTERRUPTED

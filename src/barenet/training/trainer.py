@@ -45,10 +45,11 @@ class Trainer:
 
     Args:
         model: the network to train (updated in place).
-        loss: name or object; default cross-entropy for classifiers, MSE for regression.
-        optimizer: name ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw") or object.
-        lr: learning rate (default: the optimiser's own default).
-        lr_schedule: name ("constant", "inverse_time", "step", "exponential", "cosine") or a
+        loss: a name of :data:`barenet.losses.LOSSES` or an object; default cross-entropy for
+            classifiers, MSE for regression.
+        optimizer: a name of :data:`barenet.optim.OPTIMIZERS` (e.g. "adam") or an object.
+        lr: learning rate (default: the optimiser's own, :data:`barenet.optim.DEFAULT_LR`).
+        lr_schedule: a name of :data:`barenet.schedules.SCHEDULES` (e.g. "cosine") or a
             :class:`Schedule`; ``schedule_options`` are passed to it (e.g. ``decay=0.01``).
         batch_size: samples per step; ``None`` or ``"full"`` means full-batch gradient descent.
         l2: classic L2 strength λ, the penalty λ/(2m)·Σ‖W‖² (biases excluded).
