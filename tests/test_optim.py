@@ -79,8 +79,8 @@ def reference_rmsprop(lr, alpha, eps, weight_decay=0.0):
 def reference_adam(lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
     theta, m, v, trajectory = initial_theta(), np.zeros(9), np.zeros(9), []
     for t, g in enumerate(gradient_sequence(), start=1):
-        if decoupled:
-            theta = theta - lr * weight_decay * theta  # AdamW: θ ← θ − γλθ
+        if decoupled:  # AdamW: θ ← θ − γλθ, on the weight only (the bias has decay=False)
+            theta = np.concatenate([theta[:6] - lr * weight_decay * theta[:6], theta[6:]])
         elif weight_decay != 0:
             g = g + weight_decay * theta  # Adam: L2 added to the gradient
         m = beta1 * m + (1 - beta1) * g

@@ -32,7 +32,7 @@ from .layers import (
     Standardize,
     Tanh,
 )
-from .model import Sequential, Tape, char_rnn, cnn, lenet5, load, mlp
+from .model import Sequential, Tape, char_rnn, cnn, gpt, lenet5, load, mlp
 from .training import (
     Callback,
     EarlyStopping,
@@ -60,4 +60,5 @@ __all__ = [
     "MaxPool2D", "Reshape", "cnn", "lenet5",
     "GELU", "GRU", "LSTM", "RNN", "Embedding", "MultiHeadAttention", "PositionalEmbedding", "Residual",
     "char_rnn",
+    "gpt",
 ]

@@ -273,7 +273,11 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019):
-    θ ← θ − lr·λθ, then the Adam step on the undecayed gradient."""
+    θ ← θ − lr·λθ, then the Adam step on the undecayed gradient.
+
+    The decay applies to the parameters whose ``decay`` flag is set — weight matrices,
+    convolution kernels and embeddings — never to biases or normalisation scales, as GPT-2
+    and nanoGPT train (PyTorch's ``AdamW`` with those two parameter groups)."""
 
     def __init__(
         self, parameters: Iterable[Parameter], lr: float = DEFAULT_LR["adamw"], weight_decay: float = 0.01,
@@ -284,8 +288,26 @@ class AdamW(Adam):
         super().__init__(parameters, lr, weight_decay=weight_decay, **settings)
 
     def update(self, values: np.ndarray, gradient: np.ndarray) -> None:
-        values *= 1 - self.lr * self.weight_decay  # θ ← θ(1 − lr·λ)
+        shrink = 1 - self.lr * self.weight_decay
+        for start, stop in self.decayed:
+            values[start:stop] *= shrink  # θ ← θ(1 − lr·λ), in place on the model's buffer
         self.adam_step(values, gradient)
+
+    @property
+    def decayed(self) -> list[tuple[int, int]]:
+        """The stretches ``[start, stop)`` of the flat buffer that hold decayed parameters,
+        neighbours merged (a Dense layer's weight, then its bias, then the next weight: two)."""
+        if getattr(self, "_decayed_for", None) is not self.flat:
+            stretches, start = [], 0
+            for parameter in self.flat.parameters:
+                stop = start + parameter.size
+                if parameter.decay and stretches and stretches[-1][1] == start:
+                    stretches[-1] = (stretches[-1][0], stop)
+                elif parameter.decay:
+                    stretches.append((start, stop))
+                start = stop
+            self._decayed, self._decayed_for = stretches, self.flat
+        return self._decayed
 
 
 def _add_scaled(target: np.ndarray, source: np.ndarray, factor: float, scratch: np.ndarray) -> None:

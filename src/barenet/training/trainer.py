@@ -26,7 +26,7 @@ from ..layers import Dropout, walk_layers
 from ..losses import L2Penalty, Loss, get_loss
 from ..optim import Optimizer, get_optimizer
 from ..schedules import Schedule, get_schedule
-from ..validation import check_number
+from ..validation import check_int, check_number
 from .callbacks import Callback
 from .checkpoints import save_checkpoint
 from .evaluation import check_data, class_ids, default_loss, evaluate
@@ -59,6 +59,10 @@ class Trainer:
             bit-identical training.
         checkpoint_path: where Ctrl-C saves the run's state.
         checkpoint_extra: stored in that checkpoint's ``extra`` (e.g. the run's configuration).
+        steps_per_epoch: ``None`` (default): an epoch is one pass over the shuffled data. A
+            number: an epoch is that many steps, each on a batch of samples drawn at random
+            *with replacement* — how language models train (a window of text at a random
+            offset each time); the "epoch" is then the stretch between two evaluations.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class Trainer:
         seed: int | np.random.Generator | None = None,
         checkpoint_path: str | None = None,
         checkpoint_extra: dict | None = None,
+        steps_per_epoch: int | None = None,
     ) -> None:
         if not all(hasattr(model, name) for name in MODEL_METHODS):
             raise TypeError(f"model must be a barenet Sequential; got {type(model).__name__}")
@@ -103,6 +108,11 @@ class Trainer:
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
             raise BarenetError(f"batch_size must be a positive integer, None or 'full'; got {batch_size!r}")
         self.batch_size = batch_size
+        if steps_per_epoch is not None:
+            steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch, low=1)
+            if batch_size is None:
+                raise BarenetError("steps_per_epoch draws mini-batches; give a batch_size, not full batch")
+        self.steps_per_epoch = steps_per_epoch
         self.l2 = L2Penalty(l2)
         self.augment = augment
         self.rng = np.random.default_rng(seed)
@@ -227,7 +237,7 @@ class Trainer:
     ) -> dict[str, float]:
         n_samples = len(x)
         batch_size = self.batch_size or n_samples
-        n_batches = math.ceil(n_samples / batch_size)
+        n_batches = self.steps_per_epoch or math.ceil(n_samples / batch_size)
         resume, self._resume_point = self._resume_point, None
         if resume is None:
             epoch_start_state = self.rng.bit_generator.state
@@ -236,8 +246,13 @@ class Trainer:
         else:  # continue a run that was interrupted mid-epoch: redraw the same permutation
             epoch_start_state, totals, first_batch = resume["rng"], resume["totals"], resume["batch"]
             self.rng.bit_generator.state = epoch_start_state
-        full_batch = batch_size >= n_samples
-        order = None if full_batch else self.rng.permutation(n_samples)
+        full_batch = batch_size >= n_samples and self.steps_per_epoch is None
+        if full_batch:
+            order = None
+        elif self.steps_per_epoch is None:
+            order = self.rng.permutation(n_samples)  # every sample once per epoch
+        else:
+            order = self.rng.integers(n_samples, size=n_batches * batch_size)  # with replacement
         gather = None if full_batch else BatchGatherer(x, y, batch_size, self.model.dtype)
         x_full = x.astype(self.model.dtype, copy=False) if full_batch else None  # cast once, not per step
         if self.schedule.per == "epoch":
