@@ -69,6 +69,12 @@ def new_images(shape: tuple[int, int, int, int], dtype: np.dtype, value: float =
     return np.full((channels, height, width, n), value, dtype=dtype).transpose(3, 0, 1, 2)
 
 
+def empty_images(shape: tuple[int, int, int, int], dtype: np.dtype) -> np.ndarray:
+    """:func:`new_images` left unfilled, for a caller that writes every value."""
+    n, channels, height, width = shape
+    return np.empty((channels, height, width, n), dtype=dtype).transpose(3, 0, 1, 2)
+
+
 def window_offsets(kernel_size: Pair, stride: Pair, out_size: Pair) -> Iterator[tuple[int, slice, slice]]:
     """For each position ``(i, j)`` of a window, in row-major order: its index ``i·kw + j``
     and the slices that pick, from a padded image, the pixel at that position of every window."""
