@@ -75,6 +75,13 @@ def empty_images(shape: tuple[int, int, int, int], dtype: np.dtype) -> np.ndarra
     return np.empty((channels, height, width, n), dtype=dtype).transpose(3, 0, 1, 2)
 
 
+def to_images_layout(images: np.ndarray) -> np.ndarray:
+    """A copy of ``images`` ``(N, C, H, W)`` laid out ``(C, H, W, N)``, as :func:`new_images` makes them."""
+    copy = empty_images(images.shape, images.dtype)
+    copy[...] = images
+    return copy
+
+
 def window_offsets(kernel_size: Pair, stride: Pair, out_size: Pair) -> Iterator[tuple[int, slice, slice]]:
     """For each position ``(i, j)`` of a window, in row-major order: its index ``i·kw + j``
     and the slices that pick, from a padded image, the pixel at that position of every window."""
@@ -133,7 +140,9 @@ def im2col(images: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
 
     The speed trick: no Python loop at all. ``sliding_window_view`` describes every window as
     a strided view of the padded images (nothing copied), and one ``copyto`` moves it, in the
-    order the columns need, into a new array.
+    order the columns need, into a new array. Images in another layout than ``(C, H, W, N)``
+    (the first layer's input, straight from the data) are copied into it first: a small copy
+    that turns the big one's reads into contiguous runs.
 
     Shape:
         images ``(N, C, H, W)`` → columns ``(C·kh·kw, oh·ow·N)``.
@@ -142,7 +151,9 @@ def im2col(images: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
     (kh, kw), (sh, sw) = kernel_size, stride
     oh, ow = (output_size(images.shape[2 + axis], kernel_size[axis], stride[axis], padding[axis])
               for axis in (0, 1))
-    padded = pad_images(images, padding)
+    padded = pad_images(images, padding)  # in the (C, H, W, N) layout when there is padding
+    if padded.strides[0] != padded.itemsize:  # another layout, e.g. a batch of rows from the data:
+        padded = to_images_layout(padded)  # one copy, and every window row is a contiguous run of N
     # windows[n, c, y, x, i, j] = padded[n, c, y·sh + i, x·sw + j]: a strided view, nothing copied yet
     windows = sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw][:, :, :oh, :ow]
     columns = np.empty((channels, kh, kw, oh, ow, n), dtype=images.dtype)
