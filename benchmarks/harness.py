@@ -11,6 +11,9 @@ Timing rules, the same for every benchmark here:
 - A table gives, per contender, the median with min and max; a ratio between two contenders is
   the median of the *paired* ratios (round by round, epochs that ran next to each other) with
   their min and max, which a slow drift of the machine's load cannot move.
+- On a busy machine, compare with ``--threads 1`` on the CPU clock: one thread's CPU seconds
+  are the work done, whoever else wants the cores (a multi-threaded GEMM, in contrast, waits
+  for its slowest thread, and its spinning workers count as CPU time).
 - Every report states the BLAS and OpenMP pools that threadpoolctl found (library, kernel,
   threads) and the load average before and after timing.
 """
@@ -47,9 +50,10 @@ class Timings:
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
-    def paired_ratios(self, numerator: str, denominator: str) -> list[float]:
-        """``numerator ÷ denominator`` round by round."""
-        return [a / b for a, b in zip(self.wall[numerator], self.wall[denominator])]
+    def paired_ratios(self, numerator: str, denominator: str, clock: str = "wall") -> list[float]:
+        """``numerator ÷ denominator`` round by round, on the ``"wall"`` or the ``"cpu"`` clock."""
+        times = getattr(self, clock)
+        return [a / b for a, b in zip(times[numerator], times[denominator])]
 
 
 def interleave(contenders: Sequence[Contender], rounds: int, warmup: int = 1) -> Timings:
@@ -85,21 +89,23 @@ def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
     ``extra`` adds columns: ``{column title: {contender: text}}``."""
     extra = extra or {}
     titles = "".join(f" {title} |" for title in extra)
-    lines = [f"| contender | median s | min s | max s | CPU ÷ wall |{titles}",
-             "|---|---|---|---|---|" + "---|" * len(extra)]
+    lines = [f"| contender | median s | min s | max s | CPU s (median) | CPU ÷ wall |{titles}",
+             "|---|---|---|---|---|---|" + "---|" * len(extra)]
     for name, wall in timings.wall.items():
         busy = statistics.median(c / w for c, w in zip(timings.cpu[name], wall))
         cells = "".join(f" {column.get(name, '')} |" for column in extra.values())
         lines.append(f"| {name} | {statistics.median(wall):.{digits}f} | {min(wall):.{digits}f} | "
-                     f"{max(wall):.{digits}f} | {busy:.2f} |{cells}")
+                     f"{max(wall):.{digits}f} | {statistics.median(timings.cpu[name]):.{digits}f} | "
+                     f"{busy:.2f} |{cells}")
     lines.append("")
     for name in timings.wall:
         if name != reference and reference in timings.wall:
             ratios = timings.paired_ratios(reference, name)
             of_medians = statistics.median(timings.wall[reference]) / statistics.median(timings.wall[name])
+            cpu = timings.paired_ratios(reference, name, "cpu")
             lines.append(f"- {reference} ÷ {name}: **{statistics.median(ratios):.2f}** "
                          f"(paired rounds: min {min(ratios):.2f}, max {max(ratios):.2f}; "
-                         f"ratio of the medians {of_medians:.2f})")
+                         f"ratio of the medians {of_medians:.2f}; on the CPU clock {spread(cpu)})")
     before, after = timings.load_before, timings.load_after
     lines.append("- load average (1, 5, 15 min) before timing " + " ".join(f"{v:.2f}" for v in before)
                  + ", after " + " ".join(f"{v:.2f}" for v in after))
