@@ -6,6 +6,7 @@ PyTorch (CPU) and scikit-learn, and time to 98 % test accuracy against PyTorch.
     python benchmarks/bench_mlp.py --output bench.md     # ... and saves it
     python benchmarks/bench_mlp.py --mode time-to-accuracy --seeds 3
     python benchmarks/bench_mlp.py --threads 1           # all contenders on one core
+    python benchmarks/bench_mlp.py --train-limit 12800 --epochs 7 --no-memory   # short runs, busy machine
     python benchmarks/bench_mlp.py --mode adam-threads   # does splitting Adam across threads pay?
 
 The model is fixed: 784-256-128-10, ReLU, He init, Adam (lr 1e-3), batch 128, float32,
@@ -509,6 +510,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--synthetic", action="store_true", help="use synthetic MNIST-shaped data")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads (default: all cores)")
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per contender (epoch mode)")
+    parser.add_argument("--train-limit", type=int, default=None,
+                        help="train on the first N training images only (short runs on a busy machine)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed warm-up epochs per contender")
     parser.add_argument("--phase-epochs", type=int, default=1, help="instrumented epochs for the breakdown")
     parser.add_argument("--seeds", type=int, default=3, help="seeds (time-to-accuracy mode)")
@@ -529,7 +532,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.mode == "adam-threads":
             body = adam_threads_mode(args)
         else:
-            data = load_data(args.data_dir, args.synthetic)
+            (x, y), test, source = load_data(args.data_dir, args.synthetic)
+            data = (x[: args.train_limit], y[: args.train_limit]), test, source
             body = epoch_mode(args, data) if args.mode == "epoch" else time_to_accuracy_mode(args, data)
         report = "\n".join(["# barenet benchmark", "", *machine_lines(args.threads), "", *body, ""])
     print(report)
