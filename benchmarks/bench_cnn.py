@@ -2,14 +2,15 @@
 """Benchmark: one MNIST training epoch of a small convolutional network, barenet against
 PyTorch (CPU), in one process, with a per-phase breakdown of barenet's epoch.
 
-    python benchmarks/bench_cnn.py                          # 3 timed epochs each after 1 warm-up
-    python benchmarks/bench_cnn.py --train-limit 12800 --epochs 5 --output bench_cnn.md
+    python benchmarks/bench_cnn.py                          # 5 timed epochs each after 1 warm-up
+    python benchmarks/bench_cnn.py --train-limit 12800 --epochs 7 --output bench_cnn.md
 
 The network (``barenet.cnn()``): conv 32 3×3 → ReLU → max-pool 2 → conv 64 3×3 → ReLU →
 max-pool 2 → flatten → dropout 0.5 → dense 10, 34,826 parameters, He init; Adam (lr 1e-3),
 batch 128, float32, cross-entropy, the pixels scaled to [0, 1] beforehand for both. Epochs of
 the two are interleaved, the order rotating each round, so machine noise hits both alike;
-the table gives medians with min and max. ``--train-limit N`` times epochs of the first N
+the table gives medians with min and max, and the ratio as the median of the round-by-round
+ratios (see ``harness.py``). ``--train-limit N`` times epochs of the first N
 training images (a shorter run on a busy machine; the table says so). Both use ``--threads``
 threads (default 2): PyTorch through ``torch.set_num_threads``, NumPy's BLAS through threadpoolctl.
 MNIST comes from ``--data-dir``, else ``BARENET_DATA_DIR``, else ``../shared/data``; if it is
@@ -23,11 +24,11 @@ import os
 import statistics
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from harness import PhaseTimer, interleave, machine_lines, phase_table, timing_table
+from threadpoolctl import threadpool_limits
 
 import barenet
 from barenet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Reshape, convolution
@@ -102,37 +103,8 @@ class TorchContender:
             self.optimizer.step()
 
 
-class PhaseTimer:
-    """Wraps methods (of objects) and functions (of modules) to add up the seconds spent in them."""
-
-    def __init__(self) -> None:
-        self.totals: dict[str, float] = defaultdict(float)
-        self.restore: list[tuple[object, str, object, bool]] = []
-
-    def wrap(self, owner, name: str, phase: str) -> None:
-        original = getattr(owner, name)
-        totals = self.totals
-
-        def timed(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                totals[phase] += time.perf_counter() - start
-
-        self.restore.append((owner, name, original, name in vars(owner)))
-        setattr(owner, name, timed)
-
-    def unwrap(self) -> None:
-        for owner, name, original, own in reversed(self.restore):
-            if own:  # a module's function: put it back
-                setattr(owner, name, original)
-            else:  # a method: drop the instance attribute, the class's method shows again
-                delattr(owner, name)
-
-
 def phase_breakdown(contender: BarenetContender) -> tuple[dict[str, float], float]:
-    """Seconds per phase of one instrumented barenet epoch, and the epoch's total."""
+    """Seconds per phase (exclusive) of one instrumented barenet epoch, and the epoch's total."""
     timer = PhaseTimer()
     timer.wrap(convolution, "im2col", "im2col")
     timer.wrap(convolution, "col2im", "col2im")
@@ -140,8 +112,8 @@ def phase_breakdown(contender: BarenetContender) -> tuple[dict[str, float], floa
              Flatten: "reshape/flatten", Reshape: "reshape/flatten"}
     for layer in contender.model.layers:
         phase = names.get(type(layer), type(layer).__name__)
-        methods = ("forward_train", "backward_parameters", "backward_input") if layer.parameters() else \
-            ("forward_train", "backward")
+        methods = ("forward_with_cache", "backward_parameters", "backward_input") if layer.parameters() else \
+            ("forward_with_cache", "backward")
         for method in methods:
             timer.wrap(layer, method, f"{phase} {method}")
     timer.wrap(contender.trainer.loss, "forward", "loss")
@@ -155,38 +127,27 @@ def phase_breakdown(contender: BarenetContender) -> tuple[dict[str, float], floa
     phases = {
         "im2col": raw.pop("im2col", 0.0),
         "col2im": raw.pop("col2im", 0.0),
-        "conv GEMM forward (Z = W·cols, + bias)": raw.pop("conv forward_train", 0.0),
+        "conv GEMM forward (Z = W·cols, + bias)": raw.pop("conv forward_with_cache", 0.0),
         "conv GEMM dW (dZ·colsᵀ, + db)": raw.pop("conv backward_parameters", 0.0),
         "conv GEMM dX (Wᵀ·dZ)": raw.pop("conv backward_input", 0.0),
+        "max-pooling (forward + backward)": raw.pop("max-pooling forward_with_cache", 0.0)
+        + raw.pop("max-pooling backward", 0.0),
+        "ReLU (forward + backward)": raw.pop("ReLU forward_with_cache", 0.0) + raw.pop("ReLU backward", 0.0),
     }
-    phases["conv GEMM forward (Z = W·cols, + bias)"] -= phases["im2col"]  # im2col runs inside forward
-    phases["conv GEMM dX (Wᵀ·dZ)"] -= phases["col2im"]  # and col2im inside backward_input
-    pooling = raw.pop("max-pooling forward_train", 0.0) + raw.pop("max-pooling backward", 0.0)
-    phases["max-pooling (forward + backward)"] = pooling
     phases.update(raw)
-    phases["batch norm"] = 0.0  # not in this network
     phases["rest (batching, shuffling, bookkeeping)"] = total - sum(phases.values())
     return phases, total
 
 
-def blas_lines() -> list[str]:
-    """Which BLAS kernels NumPy (and PyTorch) ran, from threadpoolctl."""
-    lines = []
-    for pool in threadpool_info():
-        lines.append(f"- {pool.get('internal_api')} {pool.get('version')} ({pool.get('user_api')}), "
-                     f"kernel: {pool.get('architecture', '?')}, threads {pool.get('num_threads')}, "
-                     f"{Path(pool.get('filepath', '')).name}")
-    return lines
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per contender (default 3)")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first (default 1)")
+    parser.add_argument("--epochs", type=int, default=5, help="timed rounds per contender (default 5)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--train-limit", type=int, default=None, help="epochs of the first N images only")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--no-torch", action="store_true", help="barenet alone")
+    parser.add_argument("--no-phases", action="store_true", help="skip the instrumented epoch")
     parser.add_argument("--output", default=None, help="also write the markdown table here")
     args = parser.parse_args()
     with threadpool_limits(args.threads):
@@ -197,39 +158,21 @@ def main() -> None:
                 contenders.append(TorchContender(x, y, args.threads))
             except ImportError:
                 print("torch is not installed: PyTorch skipped (pip install barenet[bench])", file=sys.stderr)
-        times: dict[str, list[float]] = {c.name: [] for c in contenders}
-        rounds = args.warmup + args.epochs
-        for round_index in range(rounds):
-            shift = round_index % len(contenders)
-            for contender in contenders[shift:] + contenders[:shift]:  # rotate who goes first
-                start = time.perf_counter()
-                contender.epoch()
-                if round_index >= args.warmup:
-                    times[contender.name].append(time.perf_counter() - start)
-            print(f"round {round_index + 1}/{rounds}: "
-                  + ", ".join(f"{name} {values[-1]:.2f} s" for name, values in times.items() if values),
-                  file=sys.stderr, flush=True)
-        phases, instrumented = phase_breakdown(contenders[0])
-        blas = blas_lines()
+        timings = interleave(contenders, args.epochs, args.warmup)
+        phases = None if args.no_phases else phase_breakdown(contenders[0])
+        machine = machine_lines(args.threads)
 
-    median = {name: statistics.median(values) for name, values in times.items()}
     scale = 60_000 / len(x)
+    per_60k = {name: f"{statistics.median(values) * scale:.1f}" for name, values in timings.wall.items()}
     lines = [f"## One training epoch of barenet.cnn() (34,826 parameters), Adam, batch {BATCH_SIZE}, float32 "
              f"({source}, {len(x):,} images{'' if len(x) == 60_000 else ', a reduced epoch'})", "",
-             f"{args.epochs} interleaved epochs each after {args.warmup} warm-up, {args.threads} threads.",
+             *machine, "", f"{args.epochs} interleaved rounds after {args.warmup} warm-up, seconds each.",
              "",
-             "| contender | median s | min s | max s | s per 60,000 images (median, scaled) |",
-             "|---|---|---|---|---|"]
-    for name, values in times.items():
-        lines.append(f"| {name} | {median[name]:.2f} | {min(values):.2f} | {max(values):.2f} | "
-                     f"{median[name] * scale:.1f} |")
-    if "PyTorch" in median:
-        lines += ["", f"- barenet ÷ PyTorch = **{median['barenet'] / median['PyTorch']:.2f}** (target ≤ 1.5)"]
-    lines += ["", f"### Where barenet's epoch goes (one instrumented epoch: {instrumented:.2f} s)", "",
-              "| phase | seconds | share |", "|---|---|---|"]
-    for name, seconds in sorted(phases.items(), key=lambda item: -item[1]):
-        lines.append(f"| {name} | {seconds:.3f} | {seconds / instrumented:.0%} |")
-    lines += ["", "BLAS (threadpoolctl):", *blas]
+             *timing_table(timings, digits=2, extra={"s per 60,000 images (median, scaled)": per_60k})]
+    if phases is not None:
+        breakdown, instrumented = phases
+        lines += ["", f"### Where barenet's epoch goes (one instrumented epoch: {instrumented:.2f} s)", "",
+                  *phase_table(breakdown, instrumented)]
     text = "\n".join(lines)
     print(text)
     if args.output:

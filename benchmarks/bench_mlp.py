@@ -6,6 +6,7 @@ PyTorch (CPU) and scikit-learn, and time to 98 % test accuracy against PyTorch.
     python benchmarks/bench_mlp.py --output bench.md     # ... and saves it
     python benchmarks/bench_mlp.py --mode time-to-accuracy --seeds 3
     python benchmarks/bench_mlp.py --threads 1           # all contenders on one core
+    python benchmarks/bench_mlp.py --train-limit 12800 --epochs 7 --no-memory   # short runs, busy machine
     python benchmarks/bench_mlp.py --mode adam-threads   # does splitting Adam across threads pay?
 
 The model is fixed: 784-256-128-10, ReLU, He init, Adam (lr 1e-3), batch 128, float32,
@@ -25,17 +26,16 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from harness import PhaseTimer, interleave, machine_lines, phase_table, timing_table
+from threadpoolctl import threadpool_limits
 
 import barenet
 from barenet import Rescale, mlp
@@ -90,7 +90,8 @@ def default_recipe() -> tuple[dict, str]:
     anneals it over its planned epochs (``lr_schedule``), which a run stopped at a target
     accuracy does not have."""
     try:
-        from barenet.runs.config import DEFAULT_LR, HIDDEN_LAYERS, RunConfig
+        from barenet.optim import DEFAULT_LR
+        from barenet.runs.config import HIDDEN_LAYERS, RunConfig
     except ImportError:
         return dict(FALLBACK_RECIPE), "benchmark fallback (no barenet.config)"
     defaults = RunConfig()
@@ -237,38 +238,6 @@ class SklearnContender:
 # ---- per-phase breakdown of barenet's epoch ----------------------------------------------------------
 
 
-class PhaseTimer:
-    """Wraps methods of live objects and adds up their *exclusive* wall time per phase."""
-
-    def __init__(self) -> None:
-        self.totals: dict[str, float] = defaultdict(float)
-        self.children: list[float] = []
-        self.wrapped: list[tuple[object, str]] = []
-
-    def wrap(self, obj, method: str, phase: str) -> None:
-        original = getattr(obj, method)
-
-        def timed(*args, **kwargs):
-            self.children.append(0.0)
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - start
-                inner = self.children.pop()
-                self.totals[phase] += elapsed - inner
-                if self.children:
-                    self.children[-1] += elapsed
-
-        setattr(obj, method, timed)
-        self.wrapped.append((obj, method))
-
-    def unwrap(self) -> None:
-        for obj, method in self.wrapped:
-            delattr(obj, method)
-        self.wrapped.clear()
-
-
 DENSE = "Dense: matmuls X·W, Xᵀ·dZ, dZ·Wᵀ (+ bias add and sum)"
 ACTIVATIONS = "activations (ReLU), Rescale, Dropout"
 LOSS = "loss: softmax cross-entropy, forward + gradient"
@@ -284,11 +253,11 @@ def phase_breakdown(contender: BarenetContender, repeats: int = 1) -> tuple[dict
     for _ in range(repeats):
         timer = PhaseTimer()
         for layer in model.layers:
-            if isinstance(layer, Dense):  # forward_train calls forward; backward calls both halves
+            if isinstance(layer, Dense):  # forward_with_cache calls forward; backward calls both halves
                 for method in ("forward", "backward_input", "backward_parameters"):
                     timer.wrap(layer, method, DENSE)
-            else:  # forward_train is what training calls (ReLU's calls forward, which is not wrapped)
-                for method in ("forward_train", "backward"):
+            else:  # forward_with_cache is what training calls
+                for method in ("forward_with_cache", "backward"):
                     timer.wrap(layer, method, ACTIVATIONS)
         timer.wrap(trainer.loss, "forward", LOSS)
         timer.wrap(trainer.loss, "backward", LOSS)
@@ -382,51 +351,6 @@ def peak_memory(name: str, args) -> float | None:
     return json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"]
 
 
-# ---- the machine -------------------------------------------------------------------------------------
-
-
-def machine_lines(args) -> list[str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    blas = [
-        f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')}, "
-        f"{info.get('threading_layer')}, {info.get('num_threads')} threads, {Path(info['filepath']).name})"
-        for info in threadpool_info() if info.get("user_api") == "blas"
-    ]
-    try:
-        built = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas_build = f"{built.get('name')} {built.get('version')}"
-    except Exception:  # noqa: BLE001 - older NumPy
-        blas_build = "?"
-    lines = [
-        f"- command: `python {' '.join(sys.argv)}`",
-        f"- machine: {cpu}, {cores} cores available; threads used: {args.threads}",
-        f"- Python {platform.python_version()}, NumPy {np.__version__} (BLAS built: {blas_build}); "
-        f"BLAS loaded: {'; '.join(blas) or '?'}",
-        f"- barenet {barenet.__version__}",
-    ]
-    try:
-        import torch
-
-        lines.append(f"- torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    except ImportError:
-        lines.append("- torch: not installed")
-    try:
-        import sklearn
-
-        lines.append(f"- scikit-learn {sklearn.__version__}")
-    except ImportError:
-        lines.append("- scikit-learn: not installed")
-    return lines
-
-
 # ---- the two modes -----------------------------------------------------------------------------------
 
 
@@ -447,19 +371,8 @@ def epoch_mode(args, data) -> list[str]:
             contenders.append(SklearnContender(x, y))
         except ImportError:
             print("scikit-learn is not installed: skipped", file=sys.stderr)
-    times: dict[str, list[float]] = {c.name: [] for c in contenders}
-    rounds = args.warmup + args.epochs
-    for round_index in range(rounds):
-        shift = round_index % len(contenders)
-        for contender in contenders[shift:] + contenders[:shift]:  # rotate who goes first
-            start = time.perf_counter()
-            contender.epoch()
-            elapsed = time.perf_counter() - start
-            if round_index >= args.warmup:
-                times[contender.name].append(elapsed)
-        print(f"round {round_index + 1}/{rounds}: "
-              + ", ".join(f"{c.name} {times[c.name][-1]:.3f} s" for c in contenders if times[c.name]),
-              file=sys.stderr)
+    timings = interleave(contenders, args.epochs, args.warmup)
+    times = timings.wall
     phases, instrumented_total = phase_breakdown(contenders[0], repeats=args.phase_epochs)
     metrics = metrics_cost(len(x), BATCH_SIZE)
     memory = {}
@@ -468,33 +381,21 @@ def epoch_mode(args, data) -> list[str]:
                      "barenet-default-recipe"]:
             memory[name] = peak_memory(name, args)
 
-    barenet_median = statistics.median(times["barenet"])
+    rss = {name: f"{memory[name]:.0f}" for name in times if memory.get(name) is not None}
     lines = [f"## One training epoch: {SIZES[0]}-{SIZES[1]}-{SIZES[2]}-{SIZES[3]} ReLU, Adam, "
              f"batch {BATCH_SIZE}, float32 ({source}, {len(x):,} samples)", "",
              f"Seconds per epoch, {args.epochs} interleaved epochs each after {args.warmup} warm-up.", "",
-             "| contender | median s | min s | max s | barenet / this | peak RSS MB (1 epoch, own process) |",
-             "|---|---|---|---|---|---|"]
-    for name, values in times.items():
-        ratio = "" if name == "barenet" else f"{barenet_median / statistics.median(values):.2f}"
-        rss = memory.get(name)
-        lines.append(f"| {name} | {summary(values)} | {ratio} | {'' if rss is None else f'{rss:.0f}'} |")
+             *timing_table(timings, extra={"peak RSS MB (1 epoch, own process)": rss})]
     if memory.get("data only") is not None:
-        lines.append(f"| (Python + NumPy + the data alone) | | | | | {memory['data only']:.0f} |")
+        lines.append(f"- peak RSS of Python + NumPy + the data alone: {memory['data only']:.0f} MB")
     if memory.get("barenet-default-recipe") is not None:
-        lines.append(f"| (barenet, default recipe with dropout) | | | | | "
-                     f"{memory['barenet-default-recipe']:.0f} |")
-    lines += ["", "Targets: barenet ≤ 0.5 × PyTorch, ≤ 1.5 × GEMM floor; default-recipe peak RSS ≤ 400 MB.",
-              ""]
+        lines.append("- peak RSS of barenet, default recipe with dropout: "
+                     f"{memory['barenet-default-recipe']:.0f} MB")
+    lines += ["", "Targets: barenet ≤ 0.5 × PyTorch, ≤ 1.5 × GEMM floor; default-recipe peak RSS ≤ 400 MB."]
     floor = statistics.median(times["GEMM floor"])
-    lines.append(f"- barenet / GEMM floor = **{barenet_median / floor:.2f}**")
-    for name in ("PyTorch", "scikit-learn"):
-        if name in times:
-            lines.append(f"- barenet / {name} = **{barenet_median / statistics.median(times[name]):.2f}**")
     lines += ["", f"### Where barenet's epoch goes (one instrumented epoch: {instrumented_total:.3f} s; "
-              f"GEMM floor {floor:.3f} s)", "", "| phase | seconds | share |", "|---|---|---|"]
-    for name, seconds in sorted(phases.items(), key=lambda item: -item[1]):
-        lines.append(f"| {name} | {seconds:.3f} | {seconds / instrumented_total:.0%} |")
-    lines += ["", f"(The per-batch accuracy bookkeeping of fit, timed alone: {metrics:.3f} s per epoch; "
+              f"GEMM floor {floor:.3f} s)", "", *phase_table(phases, instrumented_total),
+              "", f"(The per-batch accuracy bookkeeping of fit, timed alone: {metrics:.3f} s per epoch; "
               "it is part of the rest.)"]
     return lines
 
@@ -610,6 +511,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--synthetic", action="store_true", help="use synthetic MNIST-shaped data")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads (default: all cores)")
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per contender (epoch mode)")
+    parser.add_argument("--train-limit", type=int, default=None,
+                        help="train on the first N training images only (short runs on a busy machine)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed warm-up epochs per contender")
     parser.add_argument("--phase-epochs", type=int, default=1, help="instrumented epochs for the breakdown")
     parser.add_argument("--seeds", type=int, default=3, help="seeds (time-to-accuracy mode)")
@@ -630,9 +533,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.mode == "adam-threads":
             body = adam_threads_mode(args)
         else:
-            data = load_data(args.data_dir, args.synthetic)
+            (x, y), test, source = load_data(args.data_dir, args.synthetic)
+            data = (x[: args.train_limit], y[: args.train_limit]), test, source
             body = epoch_mode(args, data) if args.mode == "epoch" else time_to_accuracy_mode(args, data)
-        report = "\n".join(["# barenet benchmark", "", *machine_lines(args), "", *body, ""])
+        report = "\n".join(["# barenet benchmark", "", *machine_lines(args.threads), "", *body, ""])
     print(report)
     if args.output:
         Path(args.output).write_text(report, encoding="utf-8")

@@ -28,8 +28,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from barenet import load
-from barenet.runs.data_sources import TEST_FRACTION
 from barenet.datasets import load_table, train_validation_split
+from barenet.runs.data_sources import TEST_FRACTION
 
 SETS = {
     "iris": datasets.load_iris,

@@ -23,6 +23,10 @@ channel first, batch innermost — and handed out as ``(N, C, H, W)`` views (a t
 copy), because that is the order the GEMM ``W · columns`` produces and consumes, and because
 every strided slice then moves whole runs of ``ow·N`` contiguous values. NumPy's
 element-wise operations keep the layout of their inputs, so it survives from layer to layer.
+
+Read :func:`im2col_loops` and :func:`col2im_loops` first: the same two maps written as their
+definitions, one window at a time. :func:`im2col` and :func:`col2im` compute exactly the
+same values (the tests hold them to it); only the way they move memory differs.
 """
 
 from __future__ import annotations
@@ -66,6 +70,19 @@ def new_images(shape: tuple[int, int, int, int], dtype: np.dtype, value: float =
     return np.full((channels, height, width, n), value, dtype=dtype).transpose(3, 0, 1, 2)
 
 
+def empty_images(shape: tuple[int, int, int, int], dtype: np.dtype) -> np.ndarray:
+    """:func:`new_images` left unfilled, for a caller that writes every value."""
+    n, channels, height, width = shape
+    return np.empty((channels, height, width, n), dtype=dtype).transpose(3, 0, 1, 2)
+
+
+def to_images_layout(images: np.ndarray) -> np.ndarray:
+    """A copy of ``images`` ``(N, C, H, W)`` laid out ``(C, H, W, N)``, as :func:`new_images` makes them."""
+    copy = empty_images(images.shape, images.dtype)
+    copy[...] = images
+    return copy
+
+
 def window_offsets(kernel_size: Pair, stride: Pair, out_size: Pair) -> Iterator[tuple[int, slice, slice]]:
     """For each position ``(i, j)`` of a window, in row-major order: its index ``i·kw + j``
     and the slices that pick, from a padded image, the pixel at that position of every window."""
@@ -75,9 +92,58 @@ def window_offsets(kernel_size: Pair, stride: Pair, out_size: Pair) -> Iterator[
             yield i * kw + j, slice(i, i + sh * oh, sh), slice(j, j + sw * ow, sw)
 
 
+def im2col_loops(images: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
+                 padding: Padding = ((0, 0), (0, 0))) -> np.ndarray:
+    """The plain version of :func:`im2col`, a loop over windows: what a learner reads first.
+
+    The window of image ``n`` at output position ``(y, x)``, flattened channel by channel and
+    row by row, becomes column ``(y·ow + x)·N + n``.
+
+    Shape:
+        images ``(N, C, H, W)`` → columns ``(C·kh·kw, oh·ow·N)``.
+    """
+    (kh, kw), (sh, sw) = kernel_size, stride
+    padded = np.pad(images, ((0, 0), (0, 0), *padding))
+    n, channels, height, width = padded.shape
+    oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
+    columns = np.zeros((channels * kh * kw, oh * ow * n), dtype=images.dtype)
+    for y in range(oh):
+        for x in range(ow):
+            for image in range(n):
+                window = padded[image, :, y * sh : y * sh + kh, x * sw : x * sw + kw]  # (C, kh, kw)
+                columns[:, (y * ow + x) * n + image] = window.reshape(-1)
+    return columns
+
+
+def col2im_loops(columns: np.ndarray, image_shape: tuple[int, int, int, int], kernel_size: Pair,
+                 stride: Pair = (1, 1), padding: Padding = ((0, 0), (0, 0))) -> np.ndarray:
+    """The plain version of :func:`col2im`: each column added back onto the window it came from.
+
+    Shape:
+        columns ``(C·kh·kw, oh·ow·N)`` → images ``image_shape = (N, C, H, W)``.
+    """
+    n, channels, height, width = image_shape
+    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = kernel_size, stride, padding
+    padded = np.zeros((n, channels, height + top + bottom, width + left + right), dtype=columns.dtype)
+    oh, ow = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
+    for y in range(oh):
+        for x in range(ow):
+            for image in range(n):
+                window = columns[:, (y * ow + x) * n + image].reshape(channels, kh, kw)
+                padded[image, :, y * sh : y * sh + kh, x * sw : x * sw + kw] += window  # overlaps add up
+    return padded[:, :, top : top + height, left : left + width]
+
+
 def im2col(images: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
            padding: Padding = ((0, 0), (0, 0))) -> np.ndarray:
-    """Every window of ``images`` as a column (see the module docstring).
+    """Every window of ``images`` as a column (see the module docstring); the values of
+    :func:`im2col_loops`.
+
+    The speed trick: no Python loop at all. ``sliding_window_view`` describes every window as
+    a strided view of the padded images (nothing copied), and one ``copyto`` moves it, in the
+    order the columns need, into a new array. Images in another layout than ``(C, H, W, N)``
+    (the first layer's input, straight from the data) are copied into it first: a small copy
+    that turns the big one's reads into contiguous runs.
 
     Shape:
         images ``(N, C, H, W)`` → columns ``(C·kh·kw, oh·ow·N)``.
@@ -86,7 +152,9 @@ def im2col(images: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
     (kh, kw), (sh, sw) = kernel_size, stride
     oh, ow = (output_size(images.shape[2 + axis], kernel_size[axis], stride[axis], padding[axis])
               for axis in (0, 1))
-    padded = pad_images(images, padding)
+    padded = pad_images(images, padding)  # in the (C, H, W, N) layout when there is padding
+    if padded.strides[0] != padded.itemsize:  # another layout, e.g. a batch of rows from the data:
+        padded = to_images_layout(padded)  # one copy, and every window row is a contiguous run of N
     # windows[n, c, y, x, i, j] = padded[n, c, y·sh + i, x·sw + j]: a strided view, nothing copied yet
     windows = sliding_window_view(padded, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw][:, :, :oh, :ow]
     columns = np.empty((channels, kh, kw, oh, ow, n), dtype=images.dtype)
@@ -96,7 +164,11 @@ def im2col(images: np.ndarray, kernel_size: Pair, stride: Pair = (1, 1),
 
 def col2im(columns: np.ndarray, image_shape: tuple[int, int, int, int], kernel_size: Pair,
            stride: Pair = (1, 1), padding: Padding = ((0, 0), (0, 0))) -> np.ndarray:
-    """The adjoint of :func:`im2col`: add every column entry back onto the pixel it came from.
+    """The adjoint of :func:`im2col`: add every column entry back onto the pixel it came from;
+    the values of :func:`col2im_loops`.
+
+    The speed trick: the loop runs over the ``kh·kw`` positions inside a window, not over the
+    windows; each position is one strided slice-add covering every window of every image.
 
     Shape:
         columns ``(C·kh·kw, oh·ow·N)`` → images ``image_shape = (N, C, H, W)``.

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..validation import check_pair
 from .base import Layer, Shape
-from .im2col import new_images, output_size, pad_images, resolve_padding, window_offsets
+from .im2col import empty_images, new_images, output_size, pad_images, resolve_padding, window_offsets
 
 
 class _WindowPool(Layer):
@@ -44,18 +44,26 @@ class _WindowPool(Layer):
         return [(k, padded[:, :, rows, cols]) for k, rows, cols in
                 window_offsets(self.kernel_size, self.stride, out_size)]
 
-    def _scatter(self, pieces, input_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """Add the k-th of ``pieces`` onto window position k of every window: the adjoint of ``_windows``."""
+    def _scatter(self, piece, input_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """The adjoint of ``_windows``: ``piece(k, out)`` is what goes to window position k of every
+        window; where windows overlap, the pieces add up.
+
+        Windows apart (stride ≥ kernel), each piece is written straight into its slice of the
+        result (``out``, no temporary array), and when they also tile the whole image nothing
+        is zero-filled first."""
         n, channels, height, width = input_shape
         (top, bottom), (left, right) = self.pads
-        padded = new_images((n, channels, height + top + bottom, width + left + right), dtype)
         out_size = self._out_size(height, width)
+        padded_size = (height + top + bottom, width + left + right)
         overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size))
-        for (_, rows, cols), piece in zip(window_offsets(self.kernel_size, self.stride, out_size), pieces):
+        tiled = all(s == k and o * s == size
+                    for s, k, o, size in zip(self.stride, self.kernel_size, out_size, padded_size))
+        padded = (empty_images if tiled else new_images)((n, channels, *padded_size), dtype)
+        for k, rows, cols in window_offsets(self.kernel_size, self.stride, out_size):
             if overlapping:
-                padded[:, :, rows, cols] += piece  # in place on our own zeros: overlapping windows add up
+                padded[:, :, rows, cols] += piece(k, None)  # in place on our own zeros: overlaps add up
             else:
-                padded[:, :, rows, cols] = piece  # windows apart: each pixel is written at most once
+                piece(k, padded[:, :, rows, cols])  # windows apart: each pixel written at most once
         return padded[:, :, top : top + height, left : left + width]
 
     def config(self) -> dict:
@@ -83,6 +91,12 @@ class MaxPool2D(_WindowPool):
     Ties: the gradient goes to ONE maximum of a window, the first in row-major order within
     the window, as PyTorch does (never to every tied input, which would multiply it).
 
+    The plain version, one window at a time, is :func:`~barenet.layers.reference.max_pool2d_loops`
+    (and its backward); the tests hold this layer to it. The speed trick: the loop runs over
+    the ``kh·kw`` positions inside a window, each a strided slice covering every window of
+    every image; prediction (``forward``) keeps only the running maximum, the training pass
+    also the position it came from (one byte per output).
+
     Shape:
         input ``(n, c, h, w)``, output ``(n, c, oh, ow)``, ``oh = ⌊(h + 2·ph − kh) / sh⌋ + 1``.
     """
@@ -90,7 +104,12 @@ class MaxPool2D(_WindowPool):
     padding_value = -np.inf
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
-        return self.forward_with_cache(x, training=training)[0]
+        self.output_shape(x.shape[1:])
+        (_, first), *others = self._windows(x)
+        best = first.copy(order="K")  # Y = max over the window, position by position
+        for _, candidate in others:
+            np.maximum(best, candidate, out=best)  # in place on our own copy
+        return best
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         self.output_shape(x.shape[1:])
@@ -106,9 +125,9 @@ class MaxPool2D(_WindowPool):
 
     def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
         argmax, input_shape = cache
-        count = self.kernel_size[0] * self.kernel_size[1]
-        pieces = (grad_output * (argmax == k) for k in range(count))  # dX = dY at the argmax only
-        return self._scatter(pieces, input_shape, grad_output.dtype)
+        # dX = dY at the window's argmax, 0 at its other positions
+        return self._scatter(lambda k, out: np.multiply(grad_output, argmax == k, out=out),
+                             input_shape, grad_output.dtype)
 
 
 class AvgPool2D(_WindowPool):
@@ -132,9 +151,10 @@ class AvgPool2D(_WindowPool):
         return self.forward(x), x.shape
 
     def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:
-        count = self.kernel_size[0] * self.kernel_size[1]
-        share = grad_output * (1.0 / count)  # dX = dY / (kh·kw), onto every pixel of the window
-        return self._scatter((share for _ in range(count)), input_shape, grad_output.dtype)
+        share = 1.0 / (self.kernel_size[0] * self.kernel_size[1])
+        # dX = dY / (kh·kw), onto every pixel of the window
+        return self._scatter(lambda k, out: np.multiply(grad_output, share, out=out), input_shape,
+                             grad_output.dtype)
 
 
 class GlobalAvgPool2D(Layer):
