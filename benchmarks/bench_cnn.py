@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from harness import PhaseTimer, interleave, machine_lines, phase_table, timing_table
+from harness import PhaseTimer, interleave, keep_freed_memory, machine_lines, phase_table, timing_table
 from threadpoolctl import threadpool_limits
 
 import barenet
@@ -149,7 +149,10 @@ def main() -> None:
     parser.add_argument("--no-torch", action="store_true", help="barenet alone")
     parser.add_argument("--no-phases", action="store_true", help="skip the instrumented epoch")
     parser.add_argument("--output", default=None, help="also write the markdown table here")
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="leave glibc's defaults (freed memory returned at once)")
     args = parser.parse_args()
+    keep_freed_memory(not args.system_allocator)
     with threadpool_limits(args.threads):
         x, y, source = load_data(args.data_dir, args.train_limit)
         contenders = [BarenetContender(x, y)]

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from harness import PhaseTimer, interleave, machine_lines, phase_table, timing_table
+from harness import PhaseTimer, interleave, keep_freed_memory, machine_lines, phase_table, timing_table
 from threadpoolctl import threadpool_limits
 
 import barenet
@@ -523,7 +523,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     parser.add_argument("--output", help="also write the markdown report to this file")
     parser.add_argument("--child-memory", help=argparse.SUPPRESS)
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="leave glibc's defaults (freed memory returned at once)")
     args = parser.parse_args(argv)
+    keep_freed_memory(not args.system_allocator)
     if args.threads < 1:
         parser.error("--threads must be >= 1")
     if args.child_memory:

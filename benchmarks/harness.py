@@ -112,6 +112,19 @@ def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
     return lines
 
 
+MEMORY_KEPT = False
+
+
+def keep_freed_memory(keep: bool = True) -> None:
+    """Run the benchmark as the ``barenet`` command runs (see :func:`barenet.reuse_freed_memory`);
+    one process, so both libraries get the same allocator settings."""
+    global MEMORY_KEPT
+    if keep:
+        from barenet import reuse_freed_memory
+
+        MEMORY_KEPT = reuse_freed_memory()
+
+
 def machine_lines(threads: int) -> list[str]:
     """The command, the CPU, the versions, and every thread pool threadpoolctl finds."""
     cpu = platform.processor() or "unknown"
@@ -134,6 +147,8 @@ def machine_lines(threads: int) -> list[str]:
         f"{', kernel ' + pool['architecture'] if pool.get('architecture') else ''}, "
         f"{pool.get('num_threads')} threads, {Path(pool.get('filepath', '')).name})"
         for pool in threadpool_info()))
+    lines.append("- allocator: " + ("freed memory kept for reuse (glibc mallopt, as the barenet command "
+                                    "sets it), for both libraries" if MEMORY_KEPT else "the system's defaults"))
     names = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")
     settings = {name: os.environ[name] for name in names if name in os.environ}
     if settings:

@@ -1,5 +1,6 @@
 """barenet: neural networks in bare NumPy, every forward and backward pass written by hand."""
 
+from .allocator import reuse_freed_memory
 from .errors import BarenetError, DatasetError, DivergenceError, ModelFileError, ShapeError
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import (
@@ -61,4 +62,5 @@ __all__ = [
     "GELU", "GRU", "LSTM", "RNN", "Embedding", "MultiHeadAttention", "PositionalEmbedding", "Residual",
     "char_rnn",
     "gpt",
+    "reuse_freed_memory",
 ]

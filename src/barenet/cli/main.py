@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
+from ..allocator import reuse_freed_memory
 from ..errors import BarenetError
 from ..runs.choices import DECAY_PARAMETER, takes_momentum
 from ..runs.config import CHOICES, DATASETS
@@ -73,6 +74,7 @@ def parse_arguments(parser: ArgumentParser, argv: Sequence[str] | None) -> argpa
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     arguments = parse_arguments(build_parser(), argv)
+    reuse_freed_memory()  # a training step's large arrays are reused, not faulted in again
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
