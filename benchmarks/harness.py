@@ -147,8 +147,8 @@ def machine_lines(threads: int) -> list[str]:
         f"{', kernel ' + pool['architecture'] if pool.get('architecture') else ''}, "
         f"{pool.get('num_threads')} threads, {Path(pool.get('filepath', '')).name})"
         for pool in threadpool_info()))
-    lines.append("- allocator: " + ("freed memory kept for reuse (glibc mallopt, as the barenet command "
-                                    "sets it), for both libraries" if MEMORY_KEPT else "the system's defaults"))
+    kept = "freed memory kept for reuse (glibc mallopt, as the barenet command sets it), for both libraries"
+    lines.append("- allocator: " + (kept if MEMORY_KEPT else "the system's defaults"))
     names = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT")
     settings = {name: os.environ[name] for name in names if name in os.environ}
     if settings:
