@@ -1,0 +1,232 @@
+"""Benchmark: training iterations of the baby GPT, barenet against PyTorch on this CPU.
+
+nanoGPT's baby GPT for tiny Shakespeare (4 layers, 4 heads, 128 wide, context 64, batch 12,
+AdamW with decay on matrices, gradient clipping at 1.0): the same architecture in both
+libraries, the same initial weights (barenet's, copied into PyTorch), the same batches, the
+same number of threads; PyTorch with its fused ``scaled_dot_product_attention``. A round is
+``--iterations`` training steps of each, interleaved (see ``harness.py``); then one
+instrumented round says where barenet's step goes.
+
+``--time-to-loss 2.0`` also trains both from the same weights on the same batches (nanoGPT's
+learning-rate schedule) until the mean loss over a fixed set of validation batches reaches
+that value, and reports the seconds and steps each needed.
+
+    python benchmarks/bench_gpt.py                       # tiny Shakespeare, 2 threads
+    python benchmarks/bench_gpt.py --threads 1 --rounds 7
+    python benchmarks/bench_gpt.py --time-to-loss 2.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from harness import PhaseTimer, interleave, keep_freed_memory, machine_lines, phase_table, timing_table
+from threadpoolctl import threadpool_limits
+
+import barenet
+from barenet.datasets.text import load_tinyshakespeare, random_windows, split_text
+from barenet.layers import GELU, Dense, Embedding, LayerNorm, MultiHeadAttention, PositionalEmbedding
+from barenet.losses import CrossEntropy
+from barenet.optim import AdamW
+from barenet.schedules import CosineDecay
+
+CONTEXT, BATCH, LAYERS, HEADS, WIDTH = 64, 12, 4, 4, 128
+LR, MIN_LR, WARMUP, STEPS, BETAS, DECAY, CLIP = 1e-3, 1e-4, 100, 2000, (0.9, 0.99), 0.1, 1.0
+
+
+def text_ids(data_dir: str | None) -> tuple[np.ndarray, np.ndarray, int, str]:
+    """Training and validation ids of tiny Shakespeare, or of random text when it is absent."""
+    try:
+        text = load_tinyshakespeare(data_dir)
+        train, validation = split_text(text.ids)
+        return train, validation, text.vocabulary.size, "tiny Shakespeare"
+    except barenet.DatasetError:
+        print("tiny Shakespeare not found: timing on random ids (set BARENET_DATA_DIR)", file=sys.stderr)
+        ids = np.random.default_rng(0).integers(0, 65, 200_000)
+        return ids[:180_000], ids[180_000:], 65, "random ids"
+
+
+class Batches:
+    """The same batches for both contenders: a list drawn once from a seeded generator."""
+
+    def __init__(self, ids: np.ndarray, count: int, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        self.pairs = [random_windows(ids, CONTEXT, BATCH, rng) for _ in range(count)]
+
+
+class BarenetGPT:
+    name = "barenet"
+
+    def __init__(self, model: barenet.Sequential, batches: Batches,
+                 schedule: CosineDecay | None = None) -> None:
+        self.model, self.batches, self.schedule = model, batches, schedule
+        self.loss = CrossEntropy()
+        self.optimizer = AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=DECAY, max_grad_norm=CLIP)
+        self.step = 0
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> None:
+        if self.schedule is not None:
+            self.optimizer.lr = self.schedule(self.step)
+        self.model.compute_gradients(x, y, self.loss)
+        self.optimizer.step()
+        self.step += 1
+
+    def epoch(self) -> None:
+        for x, y in self.batches.pairs:
+            self.train_step(x, y)
+
+    def validation_loss(self, pairs: list) -> float:
+        return float(np.mean([self.loss(self.model.forward(x, logits=True), y) for x, y in pairs]))
+
+
+class TorchGPT:
+    name = "PyTorch"
+
+    def __init__(self, model: barenet.Sequential, batches: Batches,
+                 schedule: CosineDecay | None = None) -> None:
+        import torch
+        from torch_gpt import TorchGPT as Network
+        from torch_gpt import copy_from_barenet
+
+        self.torch, self.batches, self.schedule = torch, batches, schedule
+        self.network = Network(model.out_features, CONTEXT, LAYERS, HEADS, WIDTH)
+        copy_from_barenet(model, self.network)
+        self.optimizer = self.network.optimizer(LR, DECAY, BETAS)
+        self.tensors = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches.pairs]
+        self.step = 0
+
+    def train_step(self, x, y) -> None:
+        torch = self.torch
+        if self.schedule is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.schedule(self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        logits = self.network(x)
+        loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), y.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.network.parameters(), CLIP)
+        self.optimizer.step()
+        self.step += 1
+
+    def epoch(self) -> None:
+        self.network.train()
+        for x, y in self.tensors:
+            self.train_step(x, y)
+
+    def validation_loss(self, pairs: list) -> float:
+        torch = self.torch
+        self.network.eval()
+        losses = []
+        with torch.inference_mode():
+            for x, y in pairs:
+                logits = self.network(torch.from_numpy(x))
+                losses.append(torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]),
+                                                                torch.from_numpy(y).reshape(-1)).item())
+        self.network.train()
+        return float(np.mean(losses))
+
+
+def phase_breakdown(contender: BarenetGPT) -> tuple[dict[str, float], float]:
+    """One instrumented round of barenet's steps, by kind of work."""
+    timer = PhaseTimer()
+    kinds = {Dense: "matrix products (Dense)", MultiHeadAttention: "attention (products, softmax)",
+             LayerNorm: "LayerNorm", GELU: "GELU", Embedding: "embeddings", PositionalEmbedding: "embeddings"}
+    for layer in barenet.layers.walk_layers(contender.model.layers):
+        phase = kinds.get(type(layer))
+        if phase is not None:
+            for method in ("forward", "forward_with_cache", "backward", "backward_parameters", "backward_input"):
+                if method in type(layer).__dict__:
+                    timer.wrap(layer, method, phase)
+    timer.wrap(contender.loss, "forward", "softmax and loss")
+    timer.wrap(contender.loss, "backward", "softmax and loss")
+    timer.wrap(contender.optimizer, "step", "optimiser (AdamW, clipping)")
+    start = time.perf_counter()
+    contender.epoch()
+    total = time.perf_counter() - start
+    timer.unwrap()
+    timer.totals["the rest (residual adds, the model's walk, Python)"] = total - sum(timer.totals.values())
+    return dict(timer.totals), total
+
+
+def time_to_loss(target: float, train: np.ndarray, validation: np.ndarray, vocab: int,
+                 evaluate_every: int, max_steps: int) -> list[str]:
+    """Seconds and steps each library needs, from the same weights and batches, to a mean loss
+    ≤ ``target`` over 100 fixed validation batches (evaluation time not counted)."""
+    held_out = Batches(validation, 100, seed=2).pairs
+    schedule = CosineDecay(LR, total=STEPS, min_lr=MIN_LR, warmup=WARMUP, per="step")
+    lines = [f"| library | steps to ≤ {target} | training seconds | validation loss then |", "|---|---|---|---|"]
+    for kind in (BarenetGPT, TorchGPT):  # the same initial weights: PyTorch copies barenet's
+        contender = kind(barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0), Batches(train, 0, 0), schedule)
+        rng, seconds, loss = np.random.default_rng(1), 0.0, math.inf
+        while contender.step < max_steps:
+            pairs = [random_windows(train, CONTEXT, BATCH, rng) for _ in range(evaluate_every)]
+            if kind is TorchGPT:
+                pairs = [(contender.torch.from_numpy(x), contender.torch.from_numpy(y)) for x, y in pairs]
+            start = time.perf_counter()
+            for x, y in pairs:
+                contender.train_step(x, y)
+            seconds += time.perf_counter() - start
+            loss = contender.validation_loss(held_out)
+            print(f"{contender.name} step {contender.step}: validation loss {loss:.4f}", file=sys.stderr)
+            if loss <= target:
+                break
+        reached = contender.step if loss <= target else f"not within {max_steps}"
+        lines.append(f"| {contender.name} | {reached} | {seconds:.1f} | {loss:.4f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per contender (default 5)")
+    parser.add_argument("--iterations", type=int, default=20, help="training steps per round (default 20)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--no-phases", action="store_true", help="skip the instrumented round")
+    parser.add_argument("--time-to-loss", type=float, default=None, help="also train both to this validation loss")
+    parser.add_argument("--evaluate-every", type=int, default=50, help="steps between validations (time to loss)")
+    parser.add_argument("--output", default=None, help="also write the markdown report here")
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="leave glibc's defaults (freed memory returned at once)")
+    args = parser.parse_args()
+    keep_freed_memory(not args.system_allocator)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    train, validation, vocab, source = text_ids(args.data_dir)
+    with threadpool_limits(args.threads):
+        model = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0)
+        batches = Batches(train, args.iterations, seed=1)
+        contenders = [BarenetGPT(model, batches), TorchGPT(model, batches)]
+        timings = interleave(contenders, args.rounds)
+        phases = None if args.no_phases else phase_breakdown(contenders[0])
+        machine = machine_lines(args.threads)
+        to_loss = None
+        if args.time_to_loss is not None:
+            to_loss = time_to_loss(args.time_to_loss, train, validation, vocab, args.evaluate_every, STEPS)
+    per_step = {name: f"{statistics.median(values) / args.iterations * 1e3:.1f}"
+                for name, values in timings.wall.items()}
+    lines = [f"## Training steps of the baby GPT ({model.flat.values.size:,} parameters), batch {BATCH}, "
+             f"context {CONTEXT}, float32 ({source})", "", *machine, "",
+             f"{args.rounds} interleaved rounds of {args.iterations} steps after one warm-up, seconds per round.",
+             "", *timing_table(timings, extra={"ms per step (median)": per_step})]
+    if phases is not None:
+        breakdown, instrumented = phases
+        lines += ["", f"### Where barenet's steps go (one instrumented round: {instrumented:.2f} s)", "",
+                  *phase_table(breakdown, instrumented)]
+    if to_loss is not None:
+        lines += ["", f"### Time to a validation loss of {args.time_to_loss} (mean of 100 fixed batches)", "",
+                  *to_loss]
+    text = "\n".join(lines)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
