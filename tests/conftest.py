@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(  # $BARENET_DATA_DIR, else shared/data beside the checkout
+    os.environ.get("BARENET_DATA_DIR") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte")
 
 

@@ -171,8 +171,8 @@ def test_clear_resets_and_undo_removes_the_last_stroke(page):
 
 
 def test_an_uploaded_photo_is_read_the_mnist_way(page, run_folder, tmp_path):
-    from barenet.runs.images import read_digit_image
     from barenet.datasets import load_mnist
+    from barenet.runs.images import read_digit_image
 
     model = load_served(run_folder).model
     (_, _), (x_test, y_test) = load_mnist(DATA_DIR)
