@@ -55,7 +55,7 @@ FLAT = 8.0  # grey levels: a background ring varying less than this is one level
 NOISY = 2.0  # grey levels of pixel-to-pixel noise above which the image is smoothed a little first
 NOISE_LEVELS = 3.0  # ink below this many noise levels above the background is dropped
 CROP_TAIL = 0.002  # the extent leaves out this share of the ink at each side
-MARGIN = 0.1  # of the extent, kept around it (faint edges) when the digit is cut out
+FAINT_EDGE = 0.25  # of the extent, kept around it (faint edges) when the digit is cut out
 SMALL_DRAWING = 0.35  # a digit whose longer side is under this share of the image's is small
 
 
@@ -180,17 +180,17 @@ def outer_ring(grey: np.ndarray) -> np.ndarray:
 
 
 def drawing_advice(digit: Digit) -> str:
-    """What to change in a drawing whose ink looks unusual, when its size or place is the
+    """What to change in a drawing whose ink looks unusual, when its place or size is the
     likely cause; otherwise an empty string."""
-    if digit.extent < SMALL_DRAWING:
-        return (
-            f"the digit fills only {digit.extent:.0%} of the image's height or width: the strokes come out "
-            "much thicker than MNIST's once it is enlarged; draw it bigger, filling most of the square"
-        )
     if digit.cut_off:
         return (
             "the digit touches the edge of the image, so part of it may be cut off; centre it, "
             "inside the edges"
+        )
+    if digit.extent < SMALL_DRAWING:
+        return (
+            f"the digit fills only {digit.extent:.0%} of the image's height or width: the strokes come out "
+            "much thicker than MNIST's once it is enlarged; draw it bigger, filling most of the square"
         )
     return ""
 
@@ -258,7 +258,7 @@ def _span(mass: np.ndarray) -> tuple[int, int]:
 def _cut_out(
     ink: np.ndarray, rows: tuple[int, int], columns: tuple[int, int], scale: float
 ) -> tuple[np.ndarray, tuple[slice, slice]]:
-    """The ink inside the span (widened by MARGIN for faint edges) scaled by ``scale``, and
+    """The ink inside the span (widened by FAINT_EDGE for faint edges) scaled by ``scale``, and
     where the span itself lies in the result. A scale near 1/k (k whole) is taken as 1/k and
     the cut follows the image's own k-pixel grid, so the result is exact block means."""
     step = max(1, round(1 / scale))
@@ -267,7 +267,7 @@ def _cut_out(
         scale = 1 / step
     else:  # the cut starts at the digit's own edge (the same digit, any size, sampled alike)
         step = 1
-    reach = math.ceil(MARGIN * BOX / scale)
+    reach = math.ceil(FAINT_EDGE * BOX / scale)
     (top, bottom), (left, right) = _window(*rows, ink.shape[0], reach, step), _window(
         *columns, ink.shape[1], reach, step
     )
@@ -315,7 +315,7 @@ def _centre_by_mass(digit: np.ndarray, core: tuple[slice, slice]) -> np.ndarray:
 
 INK_MEASURES = ("ink", "coverage", "roughness")
 QUANTILES = (0.001, 0.999)  # the training range of each measure
-MARGIN = 0.25  # an input may lie this fraction of the range beyond it
+SLACK = 1.25  # an input may lie this factor below or above the training range
 
 
 def ink_measures(rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -345,14 +345,15 @@ def ink_statistics(rows: np.ndarray, chunk: int = 10_000) -> dict[str, list[floa
 
 
 def unusual_ink(row: np.ndarray, statistics: dict) -> list[str]:
-    """The rule: an input is unlike the training images when any measure lies outside the
-    training range widened by MARGIN of its width on each side. Returns the reasons."""
+    """The rule: an input is unlike the training images when any measure lies below the low
+    end of the training range divided by SLACK, or above its high end times SLACK (the
+    measures are positive: a factor treats too thin and too thick alike; a share of the range
+    would never flag the thick strokes of a digit drawn small). Returns the reasons."""
     measured = ink_measures(row)
     reasons = []
     for name in INK_MEASURES:
         low, high = statistics[name]
         value = float(measured[name][0])
-        slack = MARGIN * (high - low)
-        if not low - slack <= value <= high + slack:
+        if not low / SLACK <= value <= high * SLACK:
             reasons.append(f"{name} {value:.3g} (training images {low:.3g} to {high:.3g})")
     return reasons
