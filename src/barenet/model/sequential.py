@@ -18,6 +18,8 @@ from ..validation import check_array, check_float_dtype, check_sample_shape
 from .description import describe, summary
 
 TASKS = ("classification", "regression")
+PREDICTION_BYTES = 64 * 2**20  # the working memory one prediction batch may take
+MAX_PREDICTION_BATCH = 8192
 
 
 class Tape(NamedTuple):
@@ -236,10 +238,23 @@ class Sequential:
 
     # ---- using a trained model ------------------------------------------------------------
 
-    def predict_scores(self, x, batch_size: int = 8192, logits: bool = False) -> np.ndarray:
-        """Outputs for many samples, computed in large batches; input checked at the door."""
+    def prediction_batch_size(self) -> int:
+        """Samples per prediction batch: as many as fit in PREDICTION_BYTES, counting for each
+        layer its output and its input once per kernel position (a convolution's im2col, a
+        pooling's windows, copy each input value that often), at most MAX_PREDICTION_BATCH."""
+        shapes = [self.input_shape, *self.shapes]
+        per_sample = max(
+            int(np.prod(before)) * int(np.prod(getattr(layer, "kernel_size", 1))) + int(np.prod(after))
+            for layer, before, after in zip(self.layers, shapes, shapes[1:])
+        )
+        return int(np.clip(PREDICTION_BYTES // (per_sample * self.dtype.itemsize), 1, MAX_PREDICTION_BATCH))
+
+    def predict_scores(self, x, batch_size: int | None = None, logits: bool = False) -> np.ndarray:
+        """Outputs for many samples, in batches of ``batch_size`` (None: as many as fit in
+        PREDICTION_BYTES of working memory); input checked at the door."""
         x = check_array(x, "x", self.dtype, ndim=None)
         check_sample_shape(x, self.input_shape)
+        batch_size = batch_size or self.prediction_batch_size()
         outputs = [
             self.forward(x[start : start + batch_size], logits=logits)
             for start in range(0, len(x), batch_size)
@@ -248,7 +263,7 @@ class Sequential:
             return np.empty((0, *self.output_shape), dtype=self.dtype)
         return np.concatenate(outputs)
 
-    def predict(self, x, batch_size: int = 8192) -> np.ndarray:
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
         """Class ids ``(n_samples,)`` for a classifier, values ``(n_samples, out)`` otherwise."""
         if self.task == "regression":
             return self.predict_scores(x, batch_size)
@@ -257,7 +272,7 @@ class Sequential:
             return (scores[:, 0] > 0).astype(np.int64)
         return scores.argmax(axis=1)
 
-    def predict_proba(self, x, batch_size: int = 8192) -> np.ndarray:
+    def predict_proba(self, x, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)`` of a classifier."""
         if self.task != "classification" or self.output_activation is None:
             raise BarenetError(
