@@ -2,7 +2,8 @@
 
     GET  /                 the page (index.html, app.js, style.css, served from memory)
     GET  /api/model        architecture summary, input shape, class names, limits
-    POST /api/predict      an image or 784 numbers -> classes, probabilities, the 28x28 input
+    POST /api/predict      an image or 784 numbers -> classes, probabilities, the 28x28 input,
+                           and a warning when its ink is unlike the training images'
     POST /api/explain      the same, plus every hidden layer's activations and the saliency map
     GET  /api/run          a run folder's learning curves and test confusion matrix
     GET  /api/run/cell?true=T&predicted=P   the test images in one cell of that matrix

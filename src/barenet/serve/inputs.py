@@ -1,12 +1,14 @@
 """Request bodies to the 28x28 image the network sees, with a clear error for anything else.
 
 An image (PNG or JPEG: a drawing, a photo of a digit on paper) goes through barenet's own
-MNIST recipe, :func:`barenet.runs.images.mnist_style`: grayscale, ink made bright, cropped,
-fitted into 20x20, centred by mass in 28x28. That recipe is why a drawing is recognised as
-well as a test digit; a plain downscale is not. A JSON list of 784 numbers (0-255) is taken
-as an image already prepared that way, as an MNIST test row is.
+MNIST recipe, :func:`barenet.runs.images.read_digit` (as ``barenet predict``): grayscale, ink
+made bright, cropped, fitted into 20x20, centred by mass in 28x28; the digit's size and place
+in the image are kept for the advice a warning gives. That recipe is why a drawing is
+recognised as well as a test digit; a plain downscale is not. A JSON list of 784 numbers
+(0-255) is taken as an image already prepared that way, as an MNIST test row is.
 
-Every refusal is a :class:`RequestError` that carries its HTTP status.
+Every refusal is a :class:`RequestError` that carries its HTTP status; its message speaks of
+JSON values (null, a string, a list of 3 numbers), never of Python types.
 """
 
 from __future__ import annotations
