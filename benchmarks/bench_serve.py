@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 
 import barenet
 from barenet import layers
-from barenet.serve.inputs import row_from_image
+from barenet.serve.inputs import digit_from_image
 
 
 def build_models(folder: Path) -> dict[str, Path]:
@@ -131,7 +131,8 @@ def main() -> None:
     args = parser.parse_args()
     body, kind = drawing_png(), "image/png"
     if args.body == "json":  # the same drawing, prepared the MNIST way: the server skips the preprocessing
-        body, kind = json.dumps(row_from_image(body).tolist()).encode(), "application/json"
+        row = digit_from_image(body).image.reshape(-1)
+        body, kind = json.dumps(row.tolist()).encode(), "application/json"
     endpoints = ["explain", "predict"] if args.endpoint == "both" else [args.endpoint]
     print(f"{args.clients} clients, {args.requests:,} requests per run, {args.body} bodies of "
           f"{len(body):,} bytes; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")

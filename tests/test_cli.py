@@ -163,7 +163,7 @@ def test_predict_reads_drawn_pngs_the_mnist_way(tmp_path):
     assert float(printed_test_line(trained.stdout).split("accuracy")[1]) == 1.0
     files = [
         save_png(draw_shape("one", size=120, offset=(25, -10)), tmp_path / "one.png"),
-        save_png(draw_shape("one", size=80, dark_on_light=True), tmp_path / "one_on_paper.png"),
+        save_png(draw_shape("one", size=80, dark_on_light=True, width=6), tmp_path / "one_on_paper.png"),
         save_png(draw_shape("ring", dark_on_light=True, width=6), tmp_path / "zero_on_paper.png"),
         save_png(draw_shape("dash", size=120, width=10), tmp_path / "dash.png"),
     ]

@@ -5,8 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import draw_shape, save_png
+from PIL import Image
 
-from barenet.runs.images import ImageReadError, mnist_style, read_digit_image
+from barenet.runs.images import (
+    Digit,
+    ImageReadError,
+    drawing_advice,
+    extend,
+    max_filter,
+    min_filter,
+    mnist_style,
+    read_digit,
+    read_digit_image,
+)
 
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
@@ -19,7 +30,7 @@ def test_a_drawn_digit_becomes_an_mnist_row(tmp_path):
     assert row.shape == (784,) and row.dtype == np.float32
     assert row.max() == pytest.approx(255) and row.min() == 0
     image = row.reshape(28, 28)
-    assert np.allclose(centre_of_mass(image), (13.5, 13.5), atol=0.6)
+    assert np.allclose(centre_of_mass(image), (14, 14), atol=0.5)  # where MNIST puts it
     rows, columns = np.nonzero(image > 0.2 * 255)
     assert rows.max() - rows.min() + 1 == pytest.approx(20, abs=1)  # the longer side fills the 20x20 box
     assert columns.max() - columns.min() + 1 < 14  # a "1" stays narrow: the proportions are kept
@@ -51,3 +62,58 @@ def test_unreadable_images(tmp_path):
         read_digit_image(tmp_path / "text.png")
     with pytest.raises(ImageReadError, match="no digit found"):
         mnist_style(np.full((30, 30), 200.0))
+
+
+def test_an_mnist_style_digit_comes_back_as_it_is():
+    """A digit already prepared the MNIST way (white on black, 20x20 box, centred by mass in
+    28x28) is left alone: as it is, inverted, and enlarged 10 times pixel by pixel."""
+    for shape, width in (("one", 5), ("ring", 9), ("dash", 12)):
+        digit = mnist_style(draw_shape(shape, offset=(7, -5), width=width).astype(float))
+        assert np.abs(mnist_style(digit) - digit).max() < 0.01, shape
+        assert np.abs(mnist_style(255 - digit) - digit).max() < 0.01, shape
+        enlarged = np.kron(digit, np.ones((10, 10)))
+        assert np.abs(mnist_style(enlarged) - digit).max() < 0.01, shape
+        assert np.abs(mnist_style(255 - enlarged) - digit).max() < 0.01, shape
+
+
+def test_small_dark_digits_on_white_paper_keep_their_polarity():
+    """A small dark digit (ink under 1 % of the image) on white: the paper is the background,
+    whatever the share of ink; it reads like the same digit drawn large."""
+    large = mnist_style(draw_shape("ring", size=96).astype(float))
+    for side in (300, 600):
+        paper = np.full((side, side), 255.0)
+        paper[100:148, 150:198] = 255 - np.asarray(
+            Image.fromarray(draw_shape("ring", size=96, width=8)).resize((48, 48), Image.Resampling.BOX)
+        )
+        assert (paper < 128).mean() < 0.01
+        digit = read_digit(paper)
+        assert np.corrcoef(digit.image.ravel(), large.ravel())[0, 1] > 0.85
+        assert digit.image[0].max() == 0 and digit.image[:, 0].max() == 0  # the paper is background
+        assert digit.extent < 0.2 and not digit.cut_off
+
+
+def test_drawing_advice_names_size_and_place():
+    image = np.zeros((28, 28), dtype=np.float32)
+    assert "draw it bigger" in drawing_advice(Digit(image, extent=0.2, cut_off=False))
+    assert "centre it" in drawing_advice(Digit(image, extent=0.8, cut_off=True))
+    assert drawing_advice(Digit(image, extent=0.7, cut_off=False)) == ""
+    touching = np.zeros((100, 100))
+    touching[:60, 40:50] = 255
+    assert read_digit(touching).cut_off
+
+
+def plain_filter(image: np.ndarray, window: int, reduce) -> np.ndarray:
+    """The definition the fast filters follow: ``reduce`` over ``window`` rows, then columns,
+    each axis extended by point reflection first."""
+    half = window // 2
+    sliding = np.lib.stride_tricks.sliding_window_view
+    rows = reduce(sliding(extend(image, half, 0), window, axis=0), axis=-1)
+    return reduce(sliding(extend(rows, 0, half), window, axis=1), axis=-1)
+
+
+def test_running_minimum_and_maximum_equal_the_plain_definition():
+    rng = np.random.default_rng(0)
+    for shape, window in (((13, 17), 5), ((40, 9), 11), ((6, 30), 9), ((3, 3), 9)):
+        image = rng.normal(size=shape)
+        assert np.array_equal(min_filter(image, window), plain_filter(image, window, np.min))
+        assert np.array_equal(max_filter(image, window), plain_filter(image, window, np.max))

@@ -6,6 +6,7 @@ import numpy as np
 from helpers import assert_png
 
 from barenet.runs.plots import (
+    confusion_figure,
     plot_confusion_matrix,
     plot_first_layer_weights,
     plot_history,
@@ -59,3 +60,35 @@ def test_tile_mosaic_places_tiles_row_by_row():
     assert mosaic.shape == (5, 5)
     assert np.array_equal(mosaic[3:5, 0:2], [[8, 9], [10, 11]])  # the third tile starts the second row
     assert np.isnan(mosaic[2]).all() and np.isnan(mosaic[3:, 3:]).all()
+
+
+def test_confusion_colours_show_a_few_errors_and_the_title_names_the_set():
+    """Row shares on a log scale: 9 errors among 1,000 sit a third of the way up the colour
+    scale (on a linear scale of counts they would be 1 % of it: white); empty cells are white."""
+    matrix = np.array([[991, 9, 0], [5, 990, 5], [0, 0, 1000]])
+    figure = confusion_figure(matrix, ["a", "b", "c"], "mnist test set")
+    axes = figure.axes[0]
+    assert axes.get_title() == "confusion matrix: mnist test set, 3,000 images, accuracy 99.37%"
+    image = axes.get_images()[0]
+    assert image.norm(9 / 1000) > 0.3 and image.norm(1.0) == 1.0
+    assert np.ma.getmaskarray(image.get_array())[0, 2]  # no images: white, not the lightest blue
+
+
+def test_feature_maps_are_shown_after_relu_each_layer_on_one_scale(tmp_path):
+    from serve_helpers import random_cnn
+
+    from barenet.runs.conv_plots import feature_map_rows, plot_feature_maps
+
+    model = random_cnn(np.float64)
+    sample = np.random.default_rng(0).uniform(0, 255, 784)
+    rows = feature_map_rows(model, sample, max_maps=6)
+    assert [title for title, _ in rows] == [
+        "layer 3 ReLU after layer 2 Conv2D: 8 maps 26×26, first 6",
+        "layer 6 ReLU after layer 5 Conv2D: 12 maps 11×11, first 6",
+    ]
+    x = sample.reshape(1, 784)
+    for layer in model.layers[:4]:
+        x = layer.forward(x)
+    assert np.array_equal(rows[0][1], x[0, :6]) and rows[0][1].min() == 0  # what the next layer receives
+    picture = assert_png(plot_feature_maps(model, sample, tmp_path / "maps.png", "test image 0"))
+    assert picture.size[0] > 400

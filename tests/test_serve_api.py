@@ -30,7 +30,7 @@ import barenet
 httpx = pytest.importorskip("httpx", reason="the API tests use httpx")
 
 from barenet.runs.images import mnist_style  # noqa: E402
-from barenet.serve.explain import saliency  # noqa: E402
+from barenet.serve.explain import gradient_times_input  # noqa: E402
 
 SMALL_LIMIT = 64 * 1024  # the body limit of the test server, so that refusing is cheap to test
 
@@ -149,8 +149,8 @@ def test_explain_returns_every_hidden_layer_and_the_saliency(server, run_folder)
         hidden = layer.forward(hidden)
     assert np.allclose(answer["layers"][0]["values"], hidden[0], rtol=1e-3, atol=1e-3 * hidden.max())
     top = answer["predicted"]["index"]
-    assert answer["saliency"]["class"] == top
-    expected = saliency(model, x[:1].astype(np.float32), top).reshape(28, 28)
+    assert answer["saliency"]["class"] == top and "gradient × input" in answer["saliency"]["method"]
+    expected = gradient_times_input(model, x[:1].astype(np.float32), top).reshape(28, 28)
     assert np.allclose(answer["saliency"]["values"], expected, atol=1e-3 * np.abs(expected).max())
     assert answer["saliency"]["max_abs"] == pytest.approx(np.abs(expected).max(), rel=1e-5)
 
@@ -229,14 +229,14 @@ def image_file(name: str) -> bytes:
 
 BAD_BODIES = [  # (name, content type, body, status, what the message says)
     ("json wrong size", JSON, [1, 2, 3], 422, "expected 784 numbers"),
-    ("json 27x28", JSON, [[0] * 28] * 27, 422, "got shape [27, 28]"),
+    ("json 27x28", JSON, [[0] * 28] * 27, 422, "got 27 lists of 28 numbers"),
     ("json ragged", JSON, [[0] * 28] * 27 + [[0] * 3], 422, "different lengths"),
     ("json strings", JSON, ["a"] * 784, 422, "must all be numbers"),
     ("json nulls", JSON, [None] * 784, 422, "must all be numbers"),
     ("json out of range", JSON, [300] * 784, 422, "from 0 (black) to 255"),
     ("json NaN", JSON, b"[" + b",".join([b"NaN"] * 784) + b"]", 422, "finite"),
     ("json blank", JSON, [0] * 784, 422, "blank"),
-    ("json not a list", JSON, 7, 422, "got a int"),
+    ("json not a list", JSON, 7, 422, "got the single number 7"),
     ("json wrong key", JSON, {"image": []}, 422, "'pixels'"),
     ("not json", JSON, b"{nope", 400, "not valid JSON"),
     ("deep json", JSON, b"[" * 50000, 400, "not valid JSON"),

@@ -122,6 +122,7 @@ def lit_pixels(page, selector: str) -> list[int]:
     )
 
 
+SMALL_SEVEN = [[(158, 158), (182, 158), (174, 170), (168, 186)]]  # 30 pixels: a sixth of the square
 ONE = [[(176, 60), (168, 290)], [(140, 90), (176, 60)]]
 SEVEN = [[(90, 80), (250, 80), (200, 160), (150, 285)]]
 ZERO = [[(168 + 70 * math.sin(t), 168 - 110 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)]]
@@ -188,6 +189,8 @@ def test_an_uploaded_photo_is_read_the_mnist_way(page, run_folder, tmp_path):
     assert min(lit_pixels(page, "#preview")) > 30
     page.set_input_files("#upload", str(Path(__file__)))  # not an image: the page says why
     page.wait_for_selector("#status:has-text('not a readable PNG or JPEG')")
+    assert page.inner_text("#predicted-label") == "?"  # and keeps no answer beside the error
+    assert page.locator("#bars li.top").count() == 0 and lit_pixels(page, "#preview") == [0]
     page.click("#clear")
     assert page.inner_text("#status") == ""
 
@@ -221,3 +224,26 @@ def test_a_convolutional_network_shows_its_feature_maps(browser):
         maps = lit_pixels(cnn_page, "#layers canvas.activation")
         assert len(maps) == 16 and sum(count > 0 for count in maps) >= 8
         assert cnn_page.locator("#run").is_hidden()
+
+
+def test_a_small_drawing_shows_the_warning_and_a_large_one_none(page):
+    page.click("#clear")
+    draw(page, *SMALL_SEVEN)
+    wait_for_last_answer(page)
+    warning = page.locator("#warning")
+    assert warning.is_visible()
+    assert warning.inner_text().startswith("This looks unlike the images the model was trained on")
+    assert "draw it bigger" in warning.inner_text()
+    page.click("#clear")
+    assert warning.is_hidden()
+    draw(page, *SEVEN)
+    assert wait_for_last_answer(page) == "7" and warning.is_hidden()
+    caption = page.inner_text("#saliency-caption")
+    assert "gradient × input" in caption and "SmoothGrad" in caption
+
+
+def test_the_start_page_fits_a_1400_pixel_window(browser, run_folder):
+    with open_page(browser, load_served(run_folder, str(DATA_DIR))) as wide_page:
+        for width in (1400, 1280, 1024, 800):
+            wide_page.set_viewport_size({"width": width, "height": 900})
+            assert wide_page.evaluate("document.documentElement.scrollWidth") <= width, width

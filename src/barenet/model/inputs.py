@@ -42,3 +42,19 @@ def as_input(x: object, layers: list[Layer], input_shape: Shape, dtype: np.dtype
         array = check_array(x, "x", dtype, ndim=None)
     check_input(array, layers, input_shape)
     return array
+
+
+PREDICTION_BYTES = 64 * 2**20  # the working memory one prediction batch may take
+MAX_PREDICTION_BATCH = 8192
+
+
+def prediction_batch_size(layers: list[Layer], shapes: list[Shape], dtype: np.dtype) -> int:
+    """Samples per prediction batch: as many as fit in PREDICTION_BYTES, counting for each
+    layer its output and its input once per kernel position (a convolution's im2col, a
+    pooling's windows, copy each input value that often), at most MAX_PREDICTION_BATCH.
+    ``shapes`` are the per-sample shapes before the first layer and after each."""
+    per_sample = max(
+        int(np.prod(before)) * int(np.prod(getattr(layer, "kernel_size", 1))) + int(np.prod(after))
+        for layer, before, after in zip(layers, shapes, shapes[1:])
+    )
+    return int(np.clip(PREDICTION_BYTES // (per_sample * np.dtype(dtype).itemsize), 1, MAX_PREDICTION_BATCH))

@@ -16,7 +16,7 @@ from ..saving.archive import write_npz_atomic
 from ..training import History, evaluate, fit
 from ..validation import check_float_dtype
 from .description import describe, summary
-from .inputs import as_input, check_input
+from .inputs import as_input, check_input, prediction_batch_size
 
 TASKS = ("classification", "regression")
 
@@ -239,9 +239,15 @@ class Sequential:
 
     # ---- using a trained model ------------------------------------------------------------
 
-    def predict_scores(self, x, batch_size: int = 8192, logits: bool = False) -> np.ndarray:
-        """Outputs for many samples, computed in large batches; input checked at the door."""
+    def prediction_batch_size(self) -> int:
+        """Samples per prediction batch, bounded in working memory (see :mod:`.inputs`)."""
+        return prediction_batch_size(self.layers, [self.input_shape, *self.shapes], self.dtype)
+
+    def predict_scores(self, x, batch_size: int | None = None, logits: bool = False) -> np.ndarray:
+        """Outputs for many samples, in batches of ``batch_size`` (None: as many as fit in
+        PREDICTION_BYTES of working memory); input checked at the door."""
         x = as_input(x, self.layers, self.input_shape, self.dtype)
+        batch_size = batch_size or self.prediction_batch_size()
         outputs = [
             self.forward(x[start : start + batch_size], logits=logits)
             for start in range(0, len(x), batch_size)
@@ -250,7 +256,7 @@ class Sequential:
             return np.empty((0, *self.output_shape), dtype=self.dtype)
         return np.concatenate(outputs)
 
-    def predict(self, x, batch_size: int = 8192) -> np.ndarray:
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
         """Class ids ``(n_samples,)`` for a classifier (``(n_samples, t)`` for one answer per
         position of a sequence), values ``(n_samples, out)`` otherwise."""
         if self.task == "regression":
@@ -260,7 +266,7 @@ class Sequential:
             return (scores[..., 0] > 0).astype(np.int64)
         return scores.argmax(axis=-1)
 
-    def predict_proba(self, x, batch_size: int = 8192) -> np.ndarray:
+    def predict_proba(self, x, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)`` of a classifier (``(n_samples, t,
         n_classes)`` for a sequence)."""
         if self.task != "classification" or self.output_activation is None:

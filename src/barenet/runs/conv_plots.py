@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layers import Conv2D
+from ..layers import ACTIVATIONS, Conv2D, Identity, Softmax
 from ..model import Sequential
 from .plots import matplotlib_colormap, new_figure, save_figure, tile_mosaic
+
+ACTIVATION_TYPES = tuple(kind for kind in set(ACTIVATIONS.values()) if kind not in (Identity, Softmax))
 
 
 def plot_conv_filters(weight: np.ndarray, path: str | Path, max_filters: int = 64) -> Path:
@@ -34,29 +36,60 @@ def plot_conv_filters(weight: np.ndarray, path: str | Path, max_filters: int = 6
 
 def plot_feature_maps(model: Sequential, sample: np.ndarray, path: str | Path, caption: str = "",
                       max_maps: int = 16) -> Path:
-    """``sample`` (one input row) and, for each Conv2D of ``model``, the first ``max_maps`` of
-    its output channels for that sample (prediction mode), one row of images per convolution."""
-    x = np.asarray(sample, dtype=model.dtype).reshape(1, *model.input_shape)
-    rows: list[tuple[str, np.ndarray]] = []
-    for index, layer in enumerate(model.layers):
-        x = layer.forward(x)
-        if isinstance(layer, Conv2D):
-            rows.append((f"layer {index} Conv2D {x.shape[1]}×{x.shape[2]}×{x.shape[3]}", x[0, :max_maps]))
-    columns = max((len(maps) for _, maps in rows), default=1)
-    figure = new_figure(figsize=(1.0 * columns + 0.5, 1.15 * (len(rows) + 1) + 0.3))
-    image = np.asarray(sample, dtype=np.float64).reshape(model.input_shape)
-    first = figure.add_subplot(len(rows) + 1, columns, 1)
-    first.imshow(_as_image(image), cmap="gray_r", interpolation="nearest")
-    first.set_title(caption or "input", fontsize=8, loc="left")
+    """``sample`` (one input row) and the rows of :func:`feature_map_rows`, each on one colour
+    scale with its colour bar: black is 0, white the row's largest value (blue to red around
+    0 when an activation such as tanh goes negative)."""
+    rows = feature_map_rows(model, sample, max_maps)
+    columns = min(8, max((len(maps) for _, maps in rows), default=1))
+    heights = [1.4] + [math.ceil(len(maps) / columns) + 0.45 for _, maps in rows]  # in inches
+    figure = new_figure(figsize=(columns + 1.6, sum(heights) + 0.4), layout="constrained")
+    grid = figure.add_gridspec(len(rows) + 1, 1, height_ratios=heights)
+    first = figure.add_subplot(grid[0])
+    first.imshow(_as_image(np.asarray(sample, dtype=np.float64).reshape(model.input_shape)), cmap="gray",
+                 interpolation="nearest")
+    first.set_title(caption or "input", fontsize=9, loc="left")
     first.axis("off")
     for row, (title, maps) in enumerate(rows, start=1):
-        for column, feature_map in enumerate(maps):
-            axes = figure.add_subplot(len(rows) + 1, columns, row * columns + column + 1)
-            axes.imshow(feature_map, cmap="viridis", interpolation="nearest")
-            axes.axis("off")
-            if column == 0:
-                axes.set_title(title, fontsize=8, loc="left")
+        count, height, width = maps.shape
+        mosaic = tile_mosaic(maps.reshape(count, -1), (height, width), math.ceil(count / columns),
+                             columns, gap=max(1, height // 10))
+        axes = figure.add_subplot(grid[row])
+        low, high = float(np.nanmin(mosaic)), float(np.nanmax(mosaic))
+        if low < 0:  # an activation with negative values: diverging around 0
+            limit = max(-low, high, 1e-12)
+            image = axes.imshow(mosaic, cmap=matplotlib_colormap("RdBu_r"), vmin=-limit, vmax=limit,
+                                interpolation="nearest")
+        else:  # black (0) to white (the row's largest), as the page's heat scale
+            image = axes.imshow(mosaic, cmap=matplotlib_colormap("hot"), vmin=0, vmax=max(high, 1e-12),
+                                interpolation="nearest")
+        figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02, shrink=0.9)
+        axes.set_title(title, fontsize=9, loc="left")
+        axes.axis("off")
     return save_figure(figure, path)
+
+
+def feature_map_rows(
+    model: Sequential, sample: np.ndarray, max_maps: int = 16
+) -> list[tuple[str, np.ndarray]]:
+    """For each Conv2D of ``model``: a title and the first ``max_maps`` of its feature maps for
+    ``sample`` (prediction mode), after the activation that follows it (ReLU: what the next
+    layer receives, as ``barenet serve``'s page shows them), else as the convolution left them."""
+    x = np.asarray(sample, dtype=model.dtype).reshape(1, *model.input_shape)
+    outputs = []
+    for layer in model.layers:
+        x = layer.forward(x)
+        outputs.append(x[0])
+    layers = model.layers
+    rows: list[tuple[str, np.ndarray]] = []
+    for index in (i for i, layer in enumerate(layers) if isinstance(layer, Conv2D)):
+        activated = index + 1 < len(layers) and isinstance(layers[index + 1], ACTIVATION_TYPES)
+        shown = index + 1 if activated else index
+        maps = outputs[shown]
+        title = f"layer {index} Conv2D: {len(maps)} maps {maps.shape[1]}×{maps.shape[2]}"
+        if shown != index:
+            title = f"layer {shown} {type(layers[shown]).__name__} after {title}"
+        rows.append((title + (f", first {max_maps}" if len(maps) > max_maps else ""), maps[:max_maps]))
+    return rows
 
 
 def _as_image(values: np.ndarray) -> np.ndarray:

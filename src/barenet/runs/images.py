@@ -1,44 +1,71 @@
 """Reading a photo or drawing of a digit the way MNIST was made.
 
 MNIST digits are white on black, fitted into a 20x20 box (keeping their proportions) and
-placed in a 28x28 image so that their centre of mass sits at the centre. A model trained on
-MNIST only recognises digits prepared the same way, so :func:`read_digit_image` repeats
-those steps for any image Pillow reads (PNG, JPEG, WebP, TIFF, BMP, GIF, ...):
+placed in a 28x28 image so that their centre of mass sits at the centre, (14, 14) to within
+half a pixel. A model trained on MNIST only recognises digits prepared the same way, so
+:func:`read_digit_image` repeats those steps for any image Pillow reads (PNG, JPEG, WebP,
+TIFF, BMP, GIF, ...):
 
-1. grayscale; a transparent background is composited onto a colour opposite to the ink;
-2. which is ink: dark ink on light paper or light on dark (the side with the long tail of
-   the brightness distribution, once a large blur is subtracted, is the ink);
-3. the paper estimated *locally*, by a morphological closing (a maximum then a minimum
-   filter over a window wider than a pen stroke; for light ink an opening), and the ink
+1. grayscale; a transparent background is composited onto a colour opposite to the ink; an
+   image longer than WORK_SIDE is shrunk by a whole factor (block means);
+2. which is ink: the background is the median of the image's outer ring of pixels, and the
+   ink lies on the far side of it: dark ink when the background is nearer the brightest
+   pixel than the darkest (a digit covering under 1 % of the image is still ink);
+3. the paper: one level when the outer ring is evenly lit (a drawing, a scan, MNIST itself),
+   else estimated *locally*, by a morphological closing (a maximum then a minimum filter
+   over a window wider than a pen stroke; for light ink an opening); and the ink
    measured against it: dark ink as ``1 − pixel / paper`` (light falls on ink and paper
    alike, so a lighting gradient or a shadow divides out), light ink as ``pixel −
    background``; what stays below three noise levels (the median absolute deviation of the
    result) is dropped, and a noisy image is first smoothed a little, so grey noise is not ink;
-4. cropped to the ink (all but 0.2 % of it at each side), scaled into 20x20, centred by
-   mass, stretched to 0-255.
+4. the digit's extent measured on its ink above 20 % of the brightest (all but 0.2 % of it
+   at each side, so a far speck does not count); the ink, with a margin for its faint edges,
+   scaled by ``20 / extent``, or by exactly 1/k (k whole, 1 included) when that makes the
+   digit at most a pixel larger or smaller (MNIST's own digits measure 19 to 21 pixels there;
+   block means: a digit enlarged k times comes back to its own pixels); placed with its
+   centre of mass at (14, 14) by whole pixels; stretched to 0-255.
 
-:func:`ink_statistics` and :func:`unusual_ink` are the out-of-distribution check: see there.
+An image that is already an MNIST digit (28x28, white on black) therefore comes back as it
+is, and the same digit inverted or enlarged pixel by pixel comes back the same; smoothly
+enlarged, very nearly so.
+
+:func:`ink_statistics` and :func:`unusual_ink` are the out-of-distribution check: see there;
+:func:`drawing_advice` says when a drawing's size or place is the likely cause.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 
 from ..errors import ImageReadError
 
 SIZE = 28  # MNIST image side
 BOX = 20  # the digit is scaled to fit a BOX x BOX square
-INK_THRESHOLD = 0.2  # fraction of the brightest ink above which a pixel counts for the crop
+CENTRE = SIZE / 2  # where MNIST puts the centre of mass (it lies within half a pixel of it)
+INK_THRESHOLD = 0.2  # fraction of the brightest ink above which a pixel counts for the extent
 MAX_PIXELS = 40_000_000  # larger images are refused before they are decoded (Pillow's limit is 89 M)
-WORK_SIDE = 256  # larger images are reduced to this longer side first (the result is 28x28)
+WORK_SIDE = 256  # larger images are shrunk by a whole factor to at most this longer side first
+FLAT = 8.0  # grey levels: a background ring varying less than this is one level of paper
 NOISY = 2.0  # grey levels of pixel-to-pixel noise above which the image is smoothed a little first
 NOISE_LEVELS = 3.0  # ink below this many noise levels above the background is dropped
-CROP_TAIL = 0.002  # the crop leaves out this share of the strong ink at each side
+CROP_TAIL = 0.002  # the extent leaves out this share of the ink at each side
+FAINT_EDGE = 0.25  # of the extent, kept around it (faint edges) when the digit is cut out
+SMALL_DRAWING = 0.35  # a digit whose longer side is under this share of the image's is small
+
+
+@dataclass(frozen=True)
+class Digit:
+    """A digit read the MNIST way, and where it was in the image it came from."""
+
+    image: np.ndarray  # float32 (28, 28), 0-255, white ink on black
+    extent: float  # the ink's longer side as a share of the image's longer side
+    cut_off: bool  # the ink reaches the image's edge: part of the digit may be missing
 
 
 def read_digit_image(path: str | Path) -> np.ndarray:
@@ -69,13 +96,13 @@ def read_digit_image(path: str | Path) -> np.ndarray:
 
 
 def grey_pixels(image: Image.Image) -> np.ndarray:
-    """The first frame as float32 grey levels 0-255, reduced to WORK_SIDE, alpha composited."""
+    """The first frame as float32 grey levels 0-255, shrunk to WORK_SIDE by a whole factor,
+    alpha composited."""
     image.seek(0)
     image.load()
-    if max(image.size) > WORK_SIDE:
-        scale = WORK_SIDE / max(image.size)
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.convert("RGBA" if has_alpha(image) else "RGB").resize(size, Image.Resampling.BOX)
+    factor = math.ceil(max(image.size) / WORK_SIDE)
+    if factor > 1:  # block means over factor x factor pixels
+        image = image.convert("RGBA" if has_alpha(image) else "RGB").reduce(factor)
     if image.mode in ("I", "F") or image.mode.startswith("I;"):
         values = np.asarray(image, dtype=np.float64)
         low, high = float(values.min()), float(values.max())
@@ -100,31 +127,72 @@ def has_alpha(image: Image.Image) -> bool:
 
 def mnist_style(pixels: np.ndarray, source: str = "image") -> np.ndarray:
     """A grayscale image ``(height, width)`` of any size as a 28x28 MNIST-style digit."""
+    return read_digit(pixels, source).image
+
+
+def read_digit(pixels: np.ndarray, source: str = "image") -> Digit:
+    """A grayscale image ``(height, width)`` of any size read as an MNIST digit (module docstring)."""
     grey = np.asarray(pixels, dtype=np.float64)
     if grey.ndim != 2 or min(grey.shape) < 1 or not np.isfinite(grey).all():
         raise ImageReadError(f"{source}: expected a 2-D image of finite grey levels; got shape {grey.shape}")
-    side = max(grey.shape)
-    residual = grey - box_blur(grey, max(2, side // 8))
-    dark_ink = -np.percentile(residual, 1) > np.percentile(residual, 99)  # a long dark tail
-    high_frequencies = grey - box_blur(grey, 1)
-    noisy = 1.4826 * np.median(np.abs(high_frequencies)) > NOISY  # most pixels differ from their neighbours
-    smooth = box_blur(grey, side // 100) if noisy else grey  # a little: noise averages out, strokes stay
-    window = max(9, side // 5) | 1  # wider than a pen stroke
-    if dark_ink:  # paper = closing (max, then min); ink = how much darker than the paper, relatively
-        paper = box_blur(min_filter(max_filter(smooth, window), window), window // 2)
-        ink = np.clip(1 - smooth / np.maximum(paper, 1.0), 0, None) * 255  # light falls on both alike
-    else:  # background = opening (min, then max); ink = how much brighter
-        background = box_blur(max_filter(min_filter(smooth, window), window), window // 2)
-        ink = np.clip(smooth - background, 0, None)
-    noise = 1.4826 * np.median(np.abs(ink - np.median(ink)))
-    ink = np.clip(ink - NOISE_LEVELS * noise, 0, None)
+    ink = ink_map(grey)
     if ink.max() <= 1e-3 * max(1.0, float(np.abs(grey).max())):
         raise ImageReadError(f"{source}: no digit found, the image is one flat colour (or only noise)")
-    strong = np.where(ink > INK_THRESHOLD * ink.max(), ink, 0)
-    (top, bottom), (left, right) = _span(strong.sum(axis=1)), _span(strong.sum(axis=0))
-    digit = ink[top : bottom + 1, left : right + 1]
-    digit = _fit_in_box(digit)
-    return _centre_by_mass(digit) * (255 / digit.max())
+    counted = np.where(ink > INK_THRESHOLD * ink.max(), ink, 0)
+    rows, columns = _span(counted.sum(axis=1)), _span(counted.sum(axis=0))
+    length = max(rows[1] - rows[0], columns[1] - columns[0]) + 1
+    digit, core = _cut_out(ink, rows, columns, scale=BOX / length)
+    image = _centre_by_mass(digit, core)
+    height, width = ink.shape
+    cut_off = rows[0] == 0 or columns[0] == 0 or rows[1] == height - 1 or columns[1] == width - 1
+    return Digit(image * np.float32(255 / image.max()), length / max(height, width), bool(cut_off))
+
+
+def ink_map(grey: np.ndarray) -> np.ndarray:
+    """How much ink each pixel holds (bright = ink, 0 = paper), in grey levels, same shape."""
+    side = max(grey.shape)
+    noisy = 1.4826 * np.median(np.abs(grey - box_blur(grey, 1))) > NOISY  # pixels differ from neighbours
+    smooth = box_blur(grey, side // 100) if noisy else grey  # a little: noise averages out, strokes stay
+    border = outer_ring(smooth)
+    level = float(np.median(border))
+    dark = level - float(smooth.min()) > float(smooth.max()) - level  # the ink is the farther extreme
+    window = max(9, side // 5) | 1  # wider than a pen stroke
+    if np.percentile(border, 90) - np.percentile(border, 10) <= FLAT:  # evenly lit: one level
+        paper = np.float64(level)
+    elif dark:  # paper = closing (max, then min)
+        paper = box_blur(min_filter(max_filter(smooth, window), window), window // 2)
+    else:  # background = opening (min, then max)
+        paper = box_blur(max_filter(min_filter(smooth, window), window), window // 2)
+    if dark:  # how much darker than the paper, relatively: light falls on ink and paper alike
+        ink = np.clip(1 - smooth / np.maximum(paper, 1.0), 0, None) * 255
+    else:  # how much brighter than the background
+        ink = np.clip(smooth - paper, 0, None)
+    noise = 1.4826 * np.median(np.abs(ink - np.median(ink)))
+    return np.clip(ink - NOISE_LEVELS * noise, 0, None)
+
+
+def outer_ring(grey: np.ndarray) -> np.ndarray:
+    """The pixels of the image's outer ring (1/28 of the shorter side wide): its background."""
+    ring = max(1, min(grey.shape) // SIZE)
+    return np.concatenate(
+        [grey[:ring].ravel(), grey[-ring:].ravel(), grey[:, :ring].ravel(), grey[:, -ring:].ravel()]
+    )
+
+
+def drawing_advice(digit: Digit) -> str:
+    """What to change in a drawing whose ink looks unusual, when its place or size is the
+    likely cause; otherwise an empty string."""
+    if digit.cut_off:
+        return (
+            "the digit touches the edge of the image, so part of it may be cut off; centre it, "
+            "inside the edges"
+        )
+    if digit.extent < SMALL_DRAWING:
+        return (
+            f"the digit fills only {digit.extent:.0%} of the image's height or width: the strokes come out "
+            "much thicker than MNIST's once it is enlarged; draw it bigger, filling most of the square"
+        )
+    return ""
 
 
 # ---- filters, in NumPy --------------------------------------------------------------------------
@@ -145,18 +213,29 @@ def box_blur(image: np.ndarray, radius: int) -> np.ndarray:
 
 
 def min_filter(image: np.ndarray, window: int) -> np.ndarray:
-    """The minimum over a window x window square (separable: rows, then columns)."""
-    return _separable(image, window, np.min)
+    """The minimum over a window x window square (separable: columns, then rows)."""
+    return _running(_running(image, window, np.minimum).T, window, np.minimum).T
 
 
 def max_filter(image: np.ndarray, window: int) -> np.ndarray:
-    return _separable(image, window, np.max)
+    return _running(_running(image, window, np.maximum).T, window, np.maximum).T
 
 
-def _separable(image: np.ndarray, window: int, reduce) -> np.ndarray:
-    half = window // 2
-    rows = reduce(sliding_window_view(extend(image, half, 0), window, axis=0), axis=-1)
-    return reduce(sliding_window_view(extend(rows, 0, half), window, axis=1), axis=-1)
+def _running(image: np.ndarray, window: int, pick: np.ufunc) -> np.ndarray:
+    """``pick`` (np.minimum or np.maximum) over ``window`` rows centred on each row, at a cost
+    independent of the window (van Herk / Gil-Werman): the rows are cut into blocks of
+    ``window``; each output combines a running result from the end of one block (backwards)
+    with one from the start of the next (forwards)."""
+    half, height = window // 2, image.shape[0]
+    padded = extend(image, half, 0)
+    blocks = -(-len(padded) // window)
+    filler = np.inf if pick is np.minimum else -np.inf
+    rows = np.full((blocks * window, *image.shape[1:]), filler)
+    rows[: len(padded)] = padded
+    rows = rows.reshape(blocks, window, *image.shape[1:])
+    forwards = pick.accumulate(rows, axis=1).reshape(blocks * window, -1)
+    backwards = pick.accumulate(rows[:, ::-1], axis=1)[:, ::-1].reshape(blocks * window, -1)
+    return pick(backwards[:height], forwards[window - 1 : window - 1 + height]).reshape(image.shape)
 
 
 def extend(image: np.ndarray, rows: int, columns: int) -> np.ndarray:
@@ -169,32 +248,66 @@ def extend(image: np.ndarray, rows: int, columns: int) -> np.ndarray:
 
 def _span(mass: np.ndarray) -> tuple[int, int]:
     """The shortest run of indices holding all but CROP_TAIL of ``mass`` at each end (a speck
-    of noise far from the digit does not widen the crop)."""
+    of noise far from the digit does not widen it)."""
     cumulative = np.cumsum(mass) / mass.sum()
     first = int(np.searchsorted(cumulative, CROP_TAIL, side="right"))
     last = int(np.searchsorted(cumulative, 1 - CROP_TAIL, side="left"))
     return first, max(first, min(last, len(mass) - 1))
 
 
-def _fit_in_box(digit: np.ndarray) -> np.ndarray:
-    """Scale so the longer side is BOX pixels, keeping the proportions (antialiased)."""
-    height, width = digit.shape
-    scale = BOX / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = Image.fromarray(digit.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
-    return np.clip(np.asarray(resized), 0, None)
+def _cut_out(
+    ink: np.ndarray, rows: tuple[int, int], columns: tuple[int, int], scale: float
+) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """The ink inside the span (widened by FAINT_EDGE for faint edges) scaled by ``scale``, and
+    where the span itself lies in the result. A scale near 1/k (k whole) is taken as 1/k and
+    the cut follows the image's own k-pixel grid, so the result is exact block means."""
+    step = max(1, round(1 / scale))
+    if abs(step * scale - 1) * BOX <= 1:  # a whole factor is a pixel or less off: exactly that
+        # factor, on the image's own grid (MNIST's own digits measure 19 to 21 pixels here)
+        scale = 1 / step
+    else:  # the cut starts at the digit's own edge (the same digit, any size, sampled alike)
+        step = 1
+    reach = math.ceil(FAINT_EDGE * BOX / scale)
+    (top, bottom), (left, right) = _window(*rows, ink.shape[0], reach, step), _window(
+        *columns, ink.shape[1], reach, step
+    )
+    crop = ink[top:bottom, left:right]
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    if size != crop.shape[::-1]:
+        kind = Image.Resampling.BOX if scale < 1 else Image.Resampling.LANCZOS
+        crop = np.clip(np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, kind)), 0, None)
+    core = tuple(
+        slice(max(0, math.floor((first - start) * scale)), math.ceil((last + 1 - start) * scale))
+        for (first, last), start in ((rows, top), (columns, left))
+    )
+    return np.asarray(crop, dtype=np.float32), core
 
 
-def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
-    """Place ``digit`` in a SIZE x SIZE image with its centre of mass at the centre."""
-    height, width = digit.shape
+def _window(first: int, last: int, size: int, reach: int, step: int) -> tuple[int, int]:
+    """``first..last`` widened by ``reach`` on each side, in whole steps from a multiple of
+    ``step``, within ``0..size``."""
+    start = max(0, first - reach) // step * step
+    stop = start + -(-(min(size, last + 1 + reach) - start) // step) * step
+    return start, stop if stop <= size or stop - step <= start else stop - step
+
+
+def _centre_by_mass(digit: np.ndarray, core: tuple[slice, slice]) -> np.ndarray:
+    """``digit`` in a SIZE x SIZE image, its centre of mass moved to (CENTRE, CENTRE) by a
+    whole number of pixels, but never so far that its ``core`` leaves the image; whatever of
+    the faint margin falls outside is cut."""
     total = digit.sum()
-    centre_row = (digit.sum(axis=1) @ np.arange(height)) / total
-    centre_column = (digit.sum(axis=0) @ np.arange(width)) / total
-    top = int(np.clip(round((SIZE - 1) / 2 - centre_row), 0, SIZE - height))
-    left = int(np.clip(round((SIZE - 1) / 2 - centre_column), 0, SIZE - width))
+    placed = []
+    for axis, part in ((0, core[0]), (1, core[1])):
+        mass = digit.sum(axis=1 - axis)
+        shift = int(np.round(CENTRE - (mass @ np.arange(len(mass))) / total))
+        placed.append(int(np.clip(shift, -part.start, SIZE - part.stop)))
     image = np.zeros((SIZE, SIZE), dtype=np.float32)
-    image[top : top + height, left : left + width] = digit
+    (down, across), (height, width) = placed, digit.shape
+    rows = slice(max(0, down), min(SIZE, down + height))
+    columns = slice(max(0, across), min(SIZE, across + width))
+    image[rows, columns] = digit[
+        rows.start - down : rows.stop - down, columns.start - across : columns.stop - across
+    ]
     return image
 
 
@@ -202,7 +315,7 @@ def _centre_by_mass(digit: np.ndarray) -> np.ndarray:
 
 INK_MEASURES = ("ink", "coverage", "roughness")
 QUANTILES = (0.001, 0.999)  # the training range of each measure
-MARGIN = 0.25  # an input may lie this fraction of the range beyond it
+SLACK = 1.25  # an input may lie this factor below or above the training range
 
 
 def ink_measures(rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -232,14 +345,15 @@ def ink_statistics(rows: np.ndarray, chunk: int = 10_000) -> dict[str, list[floa
 
 
 def unusual_ink(row: np.ndarray, statistics: dict) -> list[str]:
-    """The rule: an input is unlike the training images when any measure lies outside the
-    training range widened by MARGIN of its width on each side. Returns the reasons."""
+    """The rule: an input is unlike the training images when any measure lies below the low
+    end of the training range divided by SLACK, or above its high end times SLACK (the
+    measures are positive: a factor treats too thin and too thick alike; a share of the range
+    would never flag the thick strokes of a digit drawn small). Returns the reasons."""
     measured = ink_measures(row)
     reasons = []
     for name in INK_MEASURES:
         low, high = statistics[name]
         value = float(measured[name][0])
-        slack = MARGIN * (high - low)
-        if not low - slack <= value <= high + slack:
+        if not low / SLACK <= value <= high * SLACK:
             reasons.append(f"{name} {value:.3g} (training images {low:.3g} to {high:.3g})")
     return reasons

@@ -60,17 +60,30 @@ def plot_history(history: dict[str, list[float]], path: str | Path) -> Path:
 
 
 def plot_confusion_matrix(
-    matrix: np.ndarray, path: str | Path, class_names: Sequence[str] | None = None
+    matrix: np.ndarray, path: str | Path, class_names: Sequence[str] | None = None, data: str = "test set"
 ) -> Path:
-    """Counts of true class (rows) against predicted class (columns), annotated."""
+    """Counts of true class (rows) against predicted class (columns), annotated. The colour is
+    the cell's share of its row (of the true class) on a log scale, so that 9 errors among
+    1,000 show as clearly as the diagonal; empty cells stay white. ``data`` names the images
+    counted, for the title (e.g. "mnist test set")."""
+    return save_figure(confusion_figure(matrix, class_names, data), path)
+
+
+def confusion_figure(matrix: np.ndarray, class_names: Sequence[str] | None, data: str) -> Figure:
+    """The figure :func:`plot_confusion_matrix` saves."""
+    from matplotlib.colors import LogNorm
+
     n_classes = len(matrix)
     names = list(class_names) if class_names is not None else [str(index) for index in range(n_classes)]
     size = max(4.5, 0.55 * n_classes + 2)
-    figure = new_figure(figsize=(size + 1, size))
+    figure = new_figure(figsize=(size + 1.4, size))
     axes = figure.add_subplot()
-    image = axes.imshow(matrix, cmap="Blues")
-    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
-    threshold = matrix.max() / 2 if matrix.size else 0
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    floor = 10 ** math.floor(math.log10(1 / max(int(matrix.sum(axis=1).max()), 10)))  # one image of a row
+    norm = LogNorm(vmin=floor, vmax=1, clip=True)
+    image = axes.imshow(np.ma.masked_equal(shares, 0), cmap=matplotlib_colormap("Blues"), norm=norm)
+    bar = figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    bar.set_label("share of the true class (log scale)")
     for row in range(n_classes):
         for column in range(n_classes):
             count = matrix[row, column]
@@ -81,15 +94,16 @@ def plot_confusion_matrix(
                 ha="center",
                 va="center",
                 fontsize=8 if n_classes > 6 else 11,
-                color="white" if count > threshold else "black",
+                color="white" if count and norm(shares[row, column]) > 0.6 else "black",
             )
     axes.set_xticks(range(n_classes), names, rotation=45 if max(map(len, names)) > 2 else 0)
     axes.set_yticks(range(n_classes), names)
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
-    accuracy = np.trace(matrix) / max(matrix.sum(), 1)
-    axes.set_title(f"confusion matrix (accuracy {accuracy:.2%})")
-    return save_figure(figure, path)
+    total = int(matrix.sum())
+    accuracy = np.trace(matrix) / max(total, 1)
+    axes.set_title(f"confusion matrix: {data}, {total:,} images, accuracy {accuracy:.2%}")
+    return figure
 
 
 def plot_image_grid(

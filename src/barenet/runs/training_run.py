@@ -267,7 +267,8 @@ def draw_plots(folder: Path, model: Sequential, data: Data, history: History) ->
         return written
     predictions = model.predict(data.x_test)
     matrix = confusion_matrix(data.y_test, predictions, len(data.class_names))
-    written.append(plot_confusion_matrix(matrix, folder / "confusion_matrix.png", data.class_names))
+    picture = folder / "confusion_matrix.png"
+    written.append(plot_confusion_matrix(matrix, picture, data.class_names, f"{data.name} test set"))
     if data.image_shape is not None:
         written.append(plot_misclassified(data, predictions, folder / "misclassified.png"))
         convolutions = [layer for layer in model.layers if isinstance(layer, Conv2D)]

@@ -2,7 +2,8 @@
 
     GET  /                 the page (index.html, app.js, style.css, served from memory)
     GET  /api/model        architecture summary, input shape, class names, limits
-    POST /api/predict      an image or 784 numbers -> classes, probabilities, the 28x28 input
+    POST /api/predict      an image or 784 numbers -> classes, probabilities, the 28x28 input,
+                           and a warning when its ink is unlike the training images'
     POST /api/explain      the same, plus every hidden layer's activations and the saliency map
     GET  /api/run          a run folder's learning curves and test confusion matrix
     GET  /api/run/cell?true=T&predicted=P   the test images in one cell of that matrix
@@ -28,8 +29,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..runs.images import Digit
 from .explain import explain, predict
-from .inputs import ACCEPTED, MAX_BODY_BYTES, MAX_IMAGE_PIXELS, RequestError, row_from_image, row_from_json
+from .inputs import ACCEPTED, MAX_BODY_BYTES, MAX_IMAGE_PIXELS, RequestError, digit_from_image, row_from_json
 from .served import ServedModel
 
 STATIC_FILES = {  # URL path: (file in static/, media type); nothing else on disk is ever served
@@ -58,12 +60,12 @@ def create_app(served: ServedModel, max_body_bytes: int = MAX_BODY_BYTES) -> ASG
         return JSONResponse(describe_model(served, max_body_bytes))
 
     async def predict_endpoint(request: Request) -> JSONResponse:
-        row = await read_row(request)
-        return await run_in_threadpool(lambda: JSONResponse(predict(served, row)))  # JSON made off the loop
+        row, digit = await read_row(request)
+        return await run_in_threadpool(lambda: JSONResponse(predict(served, row, digit)))  # JSON off the loop
 
     async def explain_endpoint(request: Request) -> JSONResponse:
-        row = await read_row(request)
-        return await run_in_threadpool(lambda: JSONResponse(explain(served, row)))
+        row, digit = await read_row(request)
+        return await run_in_threadpool(lambda: JSONResponse(explain(served, row, digit)))
 
     async def run_endpoint(request: Request) -> JSONResponse:
         return JSONResponse(describe_run(served))
@@ -94,16 +96,20 @@ def read_static(name: str) -> bytes:
 # ---- reading a request ------------------------------------------------------------------------
 
 
-async def read_row(request: Request) -> np.ndarray:
-    """The 784 pixels a POST carries: an image body, a multipart upload, or JSON numbers."""
+async def read_row(request: Request) -> tuple[np.ndarray, Digit | None]:
+    """The 784 pixels a POST carries (an image body, a multipart upload, or JSON numbers), and
+    for an image, the digit as read from it (its size and place in the image)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
-        return await run_in_threadpool(row_from_json, await request.body())
+        return await run_in_threadpool(row_from_json, await request.body()), None
     if kind in IMAGE_TYPES:
-        return await run_in_threadpool(row_from_image, await request.body())
-    if kind == "multipart/form-data":
-        return await run_in_threadpool(row_from_image, await uploaded_file(request))
-    raise RequestError(415, f"the Content-Type is {kind or 'missing'}; send {ACCEPTED}")
+        data = await request.body()
+    elif kind == "multipart/form-data":
+        data = await uploaded_file(request)
+    else:
+        raise RequestError(415, f"the Content-Type is {kind or 'missing'}; send {ACCEPTED}")
+    digit = await run_in_threadpool(digit_from_image, data)
+    return digit.image.reshape(-1), digit
 
 
 async def uploaded_file(request: Request) -> bytes:

@@ -8,9 +8,14 @@ them at once on one model:
   output (a dense layer's units) is laid out as a near-square grid; a 3-D output
   ``(channels, height, width)`` (a convolution's feature maps) is shown as its first few
   channels. A network without nonlinearities shows its hidden parameter layers instead.
-- saliency: ∂score/∂pixel, the gradient of the top class's score (its logit, before the
-  softmax) with respect to the 28x28 input, from :meth:`Sequential.input_gradient`.
-  Positive pixels pushed the top class up, negative ones pushed it down.
+- saliency: gradient × input. The gradient ∂score/∂pixel of the top class's score (its
+  logit, before the softmax) with respect to the 28x28 input comes from
+  :meth:`Sequential.input_gradient`; alone it is speckle over the whole square (it says how
+  the score *would* change, also where there is no ink) and a checkerboard for a network
+  with pooling. So the page shows it averaged over SMOOTHING_SAMPLES noisy copies of the
+  input (SmoothGrad: Smilkov et al., 2017) and multiplied by the pixel's own ink: each
+  stroke pixel's share in the score, zero where there is no ink. Red pushed the top class
+  up, blue pushed it down.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ import numpy as np
 
 from ..layers import ACTIVATIONS, Identity, Layer, Sigmoid, Softmax
 from ..model import Sequential
+from ..runs.images import Digit, drawing_advice, unusual_ink
 from .served import IMAGE_SIDE, ServedModel
 
 MAX_CHANNELS = 8  # feature maps shown per convolutional layer
+SMOOTHING_SAMPLES = 16  # noisy copies of the input whose gradients are averaged for the saliency
+SMOOTHING_NOISE = 0.15  # their noise's standard deviation, as a share of the input's range
+SALIENCY_METHOD = "gradient × input, the gradient averaged over 16 noisy copies (SmoothGrad)"
 SIGNIFICANT_DIGITS = 4  # of the numbers sent to the page, relative to the largest
 NONLINEARITIES = tuple(kind for kind in set(ACTIVATIONS.values()) if kind not in (Identity, Softmax))
 
@@ -45,24 +54,44 @@ def probabilities_from_logits(model: Sequential, logits: np.ndarray) -> np.ndarr
     return probabilities
 
 
-def predict(served: ServedModel, row: np.ndarray) -> dict:
-    """The prediction for one 784-pixel row, and the 28x28 image the network saw."""
+def predict(served: ServedModel, row: np.ndarray, digit: Digit | None = None) -> dict:
+    """The prediction for one 784-pixel row, and the 28x28 image the network saw; ``digit``,
+    when the row was read from an image, says where the digit was in it (for the advice)."""
     logits = served.model.forward(served.as_model_input(row[None]), logits=True)
-    return prediction_json(served, row, probabilities_from_logits(served.model, logits)[0])
+    return prediction_json(served, row, probabilities_from_logits(served.model, logits)[0], digit)
 
 
-def prediction_json(served: ServedModel, row: np.ndarray, probabilities: np.ndarray) -> dict:
+def prediction_json(
+    served: ServedModel, row: np.ndarray, probabilities: np.ndarray, digit: Digit | None
+) -> dict:
     top = int(np.argmax(probabilities))
     predicted = {"index": top, "label": served.class_names[top], "probability": float(probabilities[top])}
+    reasons = unusual_ink(row[None], served.ink_statistics) if served.ink_statistics else []
     return {
         "predicted": predicted,
         "class_names": served.class_names,
         "probabilities": [round(float(p), 6) for p in probabilities],
         "image": np.round(row.reshape(IMAGE_SIDE, IMAGE_SIDE), 2).tolist(),
+        "unusual": reasons,
+        "warning": warning(reasons, digit),
     }
 
 
-def explain(served: ServedModel, row: np.ndarray) -> dict:
+def warning(reasons: list[str], digit: Digit | None) -> str:
+    """The sentence the page shows when the input's ink is unlike the training images' (the
+    check ``barenet predict`` makes), with what to change in a drawing when its size or place
+    is the likely cause; empty when the input looks like the training images."""
+    if not reasons:
+        return ""
+    text = (
+        f"This looks unlike the images the model was trained on: {'; '.join(reasons)}. "
+        "The answer may mean nothing."
+    )
+    advice = drawing_advice(digit) if digit is not None else ""
+    return f"{text} {advice[0].upper()}{advice[1:]}." if advice else text
+
+
+def explain(served: ServedModel, row: np.ndarray, digit: Digit | None = None) -> dict:
     """The prediction, every hidden layer's activations and the saliency map of one row."""
     model = served.model
     shown = set(hidden_layers(model))
@@ -74,31 +103,38 @@ def explain(served: ServedModel, row: np.ndarray) -> dict:
         if index in shown:
             layers.append(activation_json(index, layer, output[0]))
     probabilities = probabilities_from_logits(model, output)[0]
-    result = prediction_json(served, row, probabilities)
+    result = prediction_json(served, row, probabilities, digit)
     top = int(np.argmax(probabilities))
-    gradient = saliency(model, x, top)
+    picture = gradient_times_input(model, x, top)
     result["layers"] = layers
     result["saliency"] = {
         "class": top,
         "label": served.class_names[top],
-        "values": rounded(gradient.reshape(IMAGE_SIDE, IMAGE_SIDE)).tolist(),
-        "max_abs": float(np.abs(gradient).max()),
+        "method": SALIENCY_METHOD,
+        "values": rounded(picture.reshape(IMAGE_SIDE, IMAGE_SIDE)).tolist(),
+        "max_abs": float(np.abs(picture).max()),
     }
     return result
 
 
-def saliency(model: Sequential, x: np.ndarray, class_index: int) -> np.ndarray:
-    """∂(score of ``class_index``)/∂x for one sample ``x`` ``(1, *input_shape)``, in pixel units.
+def gradient_times_input(model: Sequential, x: np.ndarray, class_index: int) -> np.ndarray:
+    """The saliency picture of one sample ``x`` ``(1, *input_shape)`` (module docstring):
+    ``x ⊙ mean over noisy copies x + ε of ∂score/∂x``, ε ~ N(0, (SMOOTHING_NOISE·range)²),
+    seeded, so the same input always gives the same picture."""
+    spread = SMOOTHING_NOISE * max(float(x.max() - x.min()), 1e-12)
+    noise = np.random.default_rng(0).normal(0.0, spread, (SMOOTHING_SAMPLES, *x.shape[1:]))
+    gradients = saliency(model, (x + noise).astype(x.dtype), class_index)
+    return x[0] * gradients.mean(axis=0)
 
-    The score is the class's logit; a single sigmoid output's logit scores class 1, and its
-    negative class 0."""
+
+def saliency(model: Sequential, x: np.ndarray, class_index: int) -> np.ndarray:
+    """∂(score of ``class_index``)/∂x for each sample of ``x`` ``(n, *input_shape)``, in pixel
+    units. The score is the class's logit; a single sigmoid output's logit scores class 1, and
+    its negative class 0."""
     width = model.out_features
-    one_hot = np.zeros((1, width), dtype=model.dtype)
-    if width == 1:
-        one_hot[0, 0] = 1.0 if class_index == 1 else -1.0
-    else:
-        one_hot[0, class_index] = 1.0
-    return model.input_gradient(x, one_hot.reshape(1, *model.output_shape), logits=True)[0]
+    one_hot = np.zeros((len(x), width), dtype=model.dtype)
+    one_hot[:, 0 if width == 1 else class_index] = -1.0 if width == 1 and class_index == 0 else 1.0
+    return model.input_gradient(x, one_hot.reshape(len(x), *model.output_shape), logits=True)
 
 
 def activation_json(index: int, layer: Layer, output: np.ndarray) -> dict:

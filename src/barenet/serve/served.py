@@ -20,6 +20,7 @@ from ..metrics import confusion_matrix
 from ..model import Sequential, load
 from ..runs.config import read_toml
 from ..runs.data_sources import FASHION_CLASSES, load_data
+from ..runs.model_data import checked_metadata
 from ..training.callbacks import read_history_csv
 
 IMAGE_SIDE = 28
@@ -61,6 +62,7 @@ class ServedModel:
     source: str  # the model's name as the page shows it: run/model.npz or model.npz
     class_names: list[str]
     run: RunReport | None = None
+    ink_statistics: dict | None = None  # the training images' ink ranges (runs.images.unusual_ink)
 
     def as_model_input(self, rows: np.ndarray) -> np.ndarray:
         """Rows of 784 pixels reshaped to the model's per-sample input shape, in its dtype."""
@@ -86,7 +88,8 @@ def load_served(path: str | Path, data_dir: str | None = None) -> ServedModel:
     settings = read_toml(path / CONFIG_FILE) if path.is_dir() and (path / CONFIG_FILE).is_file() else {}
     names = class_names(settings.get("dataset"), model_classes(model))
     shown_name = f"{path.name}/{MODEL_FILE}" if path.is_dir() else path.name  # no server paths on the page
-    served = ServedModel(model, shown_name, names)
+    statistics = checked_metadata(model, str(model_path)).get("ink_statistics")
+    served = ServedModel(model, shown_name, names, ink_statistics=statistics)
     if path.is_dir():
         served.run = read_run(path, served, settings, data_dir)
     return served

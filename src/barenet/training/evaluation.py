@@ -16,9 +16,12 @@ if TYPE_CHECKING:
 
 
 def evaluate(
-    model: Sequential, x, y, loss: str | Loss | None = None, batch_size: int = 8192
+    model: Sequential, x, y, loss: str | Loss | None = None, batch_size: int | None = None
 ) -> dict[str, float]:
-    """Loss and metrics of ``model`` on (x, y), in evaluation mode (no dropout).
+    """Loss and metrics of ``model`` on (x, y), in evaluation mode (no dropout), computed in
+    batches of ``batch_size`` samples (None: the model's
+    :meth:`~barenet.model.Sequential.prediction_batch_size`, bounded in memory: a convolutional
+    network's im2col of 10,000 images at once would take gigabytes).
 
     Classification: ``loss`` and ``accuracy``. Regression: ``loss``, ``mse``, ``mae``, ``r2``.
     """
@@ -29,7 +32,7 @@ def evaluate(
     if model.task == "classification":
         results["accuracy"] = accuracy(y, class_ids(outputs))
     else:
-        predictions = outputs if not loss.from_logits else model.predict(x)
+        predictions = outputs if not loss.from_logits else model.predict(x, batch_size)
         y_matrix = y.reshape(predictions.shape)
         results["mse"] = mean_squared_error(y_matrix, predictions)
         results["mae"] = mean_absolute_error(y_matrix, predictions)

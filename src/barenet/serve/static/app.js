@@ -81,6 +81,7 @@ $("upload").addEventListener("change", async () => {
   const file = $("upload").files[0];
   if (!file) return;
   if (state.limit && file.size > state.limit) {
+    resetAnswer();
     showError(`${file.name} is ${file.size.toLocaleString()} bytes; the server takes at most ${state.limit.toLocaleString()}`);
     return;
   }
@@ -124,9 +125,12 @@ async function askNetwork() {
     const { body, headers } = await requestBody();
     const response = await fetch("/api/explain", { method: "POST", body, headers });
     const answer = await response.json();
-    if (!response.ok) showError(answer.error || `the server answered ${response.status}`);
-    else if (state.strokes.length || state.upload) showAnswer(answer);
+    if (!response.ok) {  // the answer shown belonged to something else: take it away
+      resetAnswer();
+      showError(answer.error || `the server answered ${response.status}`);
+    } else if (state.strokes.length || state.upload) showAnswer(answer);
   } catch (error) {
+    resetAnswer();
     showError(`no answer from the server (${error.message}); is barenet serve still running?`);
   } finally {
     state.busy = false;
@@ -142,6 +146,7 @@ function showError(message) {
 
 function resetAnswer() {
   $("status").textContent = "";
+  showWarning("");
   $("predicted-label").textContent = "?";
   $("predicted-probability").textContent = "draw something";
   for (const bar of $("bars").querySelectorAll(".fill")) bar.style.width = "0%";
@@ -151,8 +156,14 @@ function resetAnswer() {
   $("layers").replaceChildren();
 }
 
+function showWarning(text) {
+  $("warning").textContent = text;
+  $("warning").hidden = !text;
+}
+
 function showAnswer(answer) {
   $("status").textContent = "";
+  showWarning(answer.warning || "");
   const top = answer.predicted;
   $("predicted-label").textContent = top.label;
   $("predicted-probability").textContent = `${(100 * top.probability).toFixed(1)} % sure`;
@@ -167,8 +178,9 @@ function showAnswer(answer) {
   const scale = saliency.max_abs || 1;
   paint($("saliency"), saliency.values.flat(), 28, 28, (v) => diverging(v / scale));
   $("saliency-caption").replaceChildren(
-    `Which pixels decided "${saliency.label}": `, span("red", "up"), " pushed it up, ", span("blue", "down"),
-    " pushed it down (∂score/∂pixel from barenet's backward pass).");
+    `Which strokes decided "${saliency.label}": `, span("red", "up"), " pushed it up, ", span("blue", "down"),
+    ` pushed it down. Shown: ${saliency.method}, from barenet's backward pass. The gradient alone is ` +
+    "speckle over the whole square; times the ink it is each stroke pixel's share in the score.");
   showLayers(answer.layers);
   document.body.dataset.predictions = String(Number(document.body.dataset.predictions || 0) + 1);
 }
