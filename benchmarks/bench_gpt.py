@@ -137,10 +137,11 @@ def phase_breakdown(contender: BarenetGPT) -> tuple[dict[str, float], float]:
     timer = PhaseTimer()
     kinds = {Dense: "matrix products (Dense)", MultiHeadAttention: "attention (products, softmax)",
              LayerNorm: "LayerNorm", GELU: "GELU", Embedding: "embeddings", PositionalEmbedding: "embeddings"}
-    for layer in barenet.layers.walk_layers(contender.model.layers):
+    methods = ("forward", "forward_with_cache", "backward", "backward_parameters", "backward_input")
+    for _, layer in barenet.layers.walk_layers(contender.model.layers):
         phase = kinds.get(type(layer))
         if phase is not None:
-            for method in ("forward", "forward_with_cache", "backward", "backward_parameters", "backward_input"):
+            for method in methods:
                 if method in type(layer).__dict__:
                     timer.wrap(layer, method, phase)
     timer.wrap(contender.loss, "forward", "softmax and loss")
@@ -162,7 +163,8 @@ def time_to_loss(target: float, train: np.ndarray, validation: np.ndarray, vocab
     schedule = CosineDecay(LR, total=STEPS, min_lr=MIN_LR, warmup=WARMUP, per="step")
     lines = [f"| library | steps to ≤ {target} | training seconds | validation loss then |", "|---|---|---|---|"]
     for kind in (BarenetGPT, TorchGPT):  # the same initial weights: PyTorch copies barenet's
-        contender = kind(barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0), Batches(train, 0, 0), schedule)
+        model = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0)
+        contender = kind(model, Batches(train, 0, 0), schedule)
         rng, seconds, loss = np.random.default_rng(1), 0.0, math.inf
         while contender.step < max_steps:
             pairs = [random_windows(train, CONTEXT, BATCH, rng) for _ in range(evaluate_every)]
