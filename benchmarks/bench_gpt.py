@@ -95,7 +95,7 @@ class TorchGPT:
         from torch_gpt import copy_from_barenet
 
         self.torch, self.batches, self.schedule = torch, batches, schedule
-        self.network = Network(model.out_features, CONTEXT, LAYERS, HEADS, WIDTH)
+        self.network = Network(model.output_shape[-1], CONTEXT, LAYERS, HEADS, WIDTH)
         copy_from_barenet(model, self.network)
         self.optimizer = self.network.optimizer(LR, DECAY, BETAS)
         self.tensors = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches.pairs]
@@ -161,7 +161,8 @@ def time_to_loss(target: float, train: np.ndarray, validation: np.ndarray, vocab
     ≤ ``target`` over 100 fixed validation batches (evaluation time not counted)."""
     held_out = Batches(validation, 100, seed=2).pairs
     schedule = CosineDecay(LR, total=STEPS, min_lr=MIN_LR, warmup=WARMUP, per="step")
-    lines = [f"| library | steps to ≤ {target} | training seconds | validation loss then |", "|---|---|---|---|"]
+    lines = [f"| library | steps to ≤ {target} | training seconds | validation loss then |",
+             "|---|---|---|---|"]
     for kind in (BarenetGPT, TorchGPT):  # the same initial weights: PyTorch copies barenet's
         model = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0)
         contender = kind(model, Batches(train, 0, 0), schedule)
@@ -190,8 +191,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--no-phases", action="store_true", help="skip the instrumented round")
-    parser.add_argument("--time-to-loss", type=float, default=None, help="also train both to this validation loss")
-    parser.add_argument("--evaluate-every", type=int, default=50, help="steps between validations (time to loss)")
+    parser.add_argument("--time-to-loss", type=float, default=None,
+                        help="also train both to this validation loss")
+    parser.add_argument("--evaluate-every", type=int, default=50,
+                        help="steps between validations (time to loss)")
     parser.add_argument("--output", default=None, help="also write the markdown report here")
     parser.add_argument("--system-allocator", action="store_true",
                         help="leave glibc's defaults (freed memory returned at once)")
@@ -215,7 +218,8 @@ def main() -> None:
                 for name, values in timings.wall.items()}
     lines = [f"## Training steps of the baby GPT ({model.flat.values.size:,} parameters), batch {BATCH}, "
              f"context {CONTEXT}, float32 ({source})", "", *machine, "",
-             f"{args.rounds} interleaved rounds of {args.iterations} steps after one warm-up, seconds per round.",
+             f"{args.rounds} interleaved rounds of {args.iterations} steps after one warm-up, "
+             "seconds per round.",
              "", *timing_table(timings, extra={"ms per step (median)": per_step})]
     if phases is not None:
         breakdown, instrumented = phases
