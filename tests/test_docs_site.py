@@ -4,7 +4,7 @@ The site is built once per test session into a temporary folder with warnings as
 (its executed pages reuse the cache of an earlier build in docs/_build). Then: every internal
 link and image of every page resolves, nothing is fetched from elsewhere, no page names a
 machine path or an issue, and in headless Chromium (Debian's, driven by Playwright, as the
-tests of ``barenet serve`` do) the index and three step pages load with no console error,
+tests of ``barenet serve`` do) the index and five step pages load with no console error,
 their math is typeset, their images load, and the search page finds "backpropagation".
 
 ``BARENET_DOCS_SCREENSHOTS=FOLDER`` saves a screenshot of each page looked at there.
@@ -34,7 +34,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--no-first-run", "--disable-component-update"]
 # the MNIST the pages train on: $BARENET_DATA_DIR, else the shared data beside the repository
 SITE_DATA = Path(os.environ.get("BARENET_DATA_DIR") or DATA_DIR)  # holds mnist/
-STEP_PAGES = ["learn/02_activations.html", "learn/04_backpropagation.html", "learn/06_initialisation.html"]
+STEP_PAGES = ["learn/02_activations.html", "learn/04_backpropagation.html", "learn/06_initialisation.html",
+              "learn/12_recurrent.html", "learn/12_attention.html"]
 
 pytestmark = [
     pytest.mark.slow,
@@ -226,8 +227,9 @@ def test_a_step_page_loads_with_its_math_typeset_and_its_figures(browser, base_u
         screenshot(page, Path(path).stem)
 
 
-def test_a_step_page_with_figures_shows_them(browser, base_url):
-    with visit(browser, base_url + "learn/06_initialisation.html") as page:
+@pytest.mark.parametrize("path", ["learn/06_initialisation.html", "learn/12_attention.html"])
+def test_a_step_page_with_figures_shows_them(browser, base_url, path):
+    with visit(browser, base_url + path) as page:
         figures = page.locator(".cell_output img")
         assert figures.count() >= 1
         alts = [figures.nth(index).get_attribute("alt") for index in range(figures.count())]

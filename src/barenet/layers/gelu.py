@@ -20,7 +20,7 @@ APPROXIMATIONS = ("none", "tanh")
 ERF_NUMERATOR = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
                  -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
                  -1.60960333262415e-02)
-"""erf(x) ≈ x·P(x²)/Q(x²) on [−4, 4] (±1 to float32 precision beyond): P's coefficients, highest first."""
+"""P's coefficients, highest first, for erf(x) ≈ x·P(x²)/Q(x²) on [−4, 4] (±1 to float32 precision beyond)."""
 ERF_DENOMINATOR = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
                    -7.37332916720468e-03, -1.42647390514189e-02)
 """Q's coefficients, highest first."""
