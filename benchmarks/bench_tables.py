@@ -1,35 +1,36 @@
-"""barenet's defaults on your own table vs scikit-learn's MLP, on the same held-out rows.
+"""barenet's defaults on your own table vs scikit-learn, on the same held-out test files.
 
-Each scikit-learn toy set is written to CSV with its target as the last column (named
-``target``, as pandas' ``frame`` has it), then trained with ``barenet train --dataset
-csv:FILE`` and nothing else (every setting at its default), and scored on barenet's test
-split: 20 % of the rows, held out the way barenet does it (stratified for classes, seed 0).
-scikit-learn's ``MLPClassifier``/``MLPRegressor`` (defaults, ``random_state=0``) in a
-``StandardScaler`` pipeline is fitted on the other 80 % and scored on the same rows.
+Each scikit-learn toy set is split at random into a training and a test file (80 % / 20 %,
+stratified for classes, ``random_state`` = the split's number), both CSV with the target as
+the last column (named ``target``, as pandas' ``frame`` has it). barenet trains with
+``barenet train --dataset csv:train.csv --test-data test.csv`` and nothing else (every setting
+at its default) and the score is the one it prints for the test file. Beside it, fitted on the
+same training file and scored on the same test file, each in a ``StandardScaler`` pipeline:
 
-    python benchmarks/bench_tables.py --out /tmp/tables      # prints a Markdown table
+* scikit-learn's ``MLPClassifier``/``MLPRegressor`` (its defaults, but ``max_iter=5000`` so it
+  converges, ``random_state`` = the split's number);
+* a linear baseline: ``LogisticRegression(max_iter=5000)`` or ``RidgeCV()``.
+
+    python benchmarks/bench_tables.py --out /tmp/tables --splits 5   # prints a Markdown table
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import statistics
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from sklearn import datasets
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from barenet import load
-from barenet.datasets import load_table, train_validation_split
-from barenet.runs.data_sources import TEST_FRACTION
 
 SETS = {
     "iris": datasets.load_iris,
@@ -38,72 +39,81 @@ SETS = {
     "digits": datasets.load_digits,
     "diabetes": datasets.load_diabetes,
 }
+TEST_FRACTION = 0.2
 
 
-def write_csv(name: str, folder: Path) -> Path:
-    bunch = SETS[name]()
-    path = folder / f"{name}.csv"
+def write_csv(path: Path, names: list[str], x, y) -> Path:
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow([*map(str, bunch.feature_names), "target"])
-        for row, target in zip(bunch.data, bunch.target):
+        writer.writerow([*names, "target"])
+        for row, target in zip(x, y):
             writer.writerow([*(f"{value:.10g}" for value in row), f"{target:g}"])
     return path
+
+
+def barenet_score(train: Path, test: Path, out: Path, classification: bool) -> tuple[float, float]:
+    """The test score barenet prints (accuracy or r2) and the seconds ``barenet train`` took."""
+    command = [sys.executable, "-m", "barenet", "train", "--dataset", f"csv:{train}",
+               "--test-data", str(test), "--out", str(out), "--overwrite", "--quiet"]
+    started = time.perf_counter()
+    printed = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    seconds = time.perf_counter() - started
+    line = next(line for line in printed.splitlines() if line.startswith("test "))
+    words = line.split()[1:]
+    metrics = dict(zip(words[::2], map(float, words[1::2])))
+    return metrics["accuracy" if classification else "r2"], seconds
+
+
+def scikit_learn_scores(x, y, x_test, y_test, classification: bool, seed: int) -> tuple[float, float]:
+    """The test scores of scikit-learn's MLP (converged) and of the linear baseline."""
+    if classification:
+        mlp, linear = MLPClassifier(max_iter=5000, random_state=seed), LogisticRegression(max_iter=5000)
+        score = accuracy_score
+    else:
+        mlp, linear, score = MLPRegressor(max_iter=5000, random_state=seed), RidgeCV(), r2_score
+    scores = []
+    for estimator in (mlp, linear):
+        pipeline = make_pipeline(StandardScaler(), estimator).fit(x, y)
+        scores.append(score(y_test, pipeline.predict(x_test)))
+    return scores[0], scores[1]
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else \
+        f"{values[0]:.3f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="tables-run", help="folder for the CSV files and run folders")
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--splits", type=int, default=5, help="random train/test splits per set")
     arguments = parser.parse_args()
     folder = Path(arguments.out)
     folder.mkdir(parents=True, exist_ok=True)
-    print(
-        "| data set | rows × features | task | barenet (defaults) | scikit-learn MLP | barenet train time |"
-    )
-    print("|---|---|---|---|---|---|")
+    print("| data set | rows × features | score | barenet (defaults) | scikit-learn MLP (converged) | "
+          "linear | barenet − MLP | barenet train time |\n|---|---|---|---|---|---|---|---|")
     for name in arguments.sets:
-        path = write_csv(name, folder)
-        started = time.perf_counter()
-        command = [
-            sys.executable,
-            "-m",
-            "barenet",
-            "train",
-            "--dataset",
-            f"csv:{path}",
-            "--out",
-            str(folder / f"run-{name}"),
-            "--overwrite",
-            "--quiet",
-        ]
-        subprocess.run(command, check=True, capture_output=True, text=True)
-        seconds = time.perf_counter() - started
-        table = load_table(path)
-        classification = table.task == "classification"
-        (x, y), (x_test, y_test) = train_validation_split(
-            table.x, table.y, TEST_FRACTION, stratify=classification, rng=0
-        )
-        model = load(folder / f"run-{name}" / "model.npz")
-        estimator = MLPClassifier if classification else MLPRegressor
-        pipeline = make_pipeline(StandardScaler(), estimator(random_state=0))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            pipeline.fit(x, y if classification else y.ravel())
-        if classification:
-            ours = accuracy_score(y_test, model.predict(x_test))
-            theirs = accuracy_score(y_test, pipeline.predict(x_test))
-            metric = "accuracy"
-        else:
-            ours = r2_score(y_test.ravel(), model.predict(x_test).ravel())
-            theirs = r2_score(y_test.ravel(), pipeline.predict(x_test))
-            metric = "R²"
-        print(
-            f"| {name} | {len(table.x)} × {table.x.shape[1]} | {table.task} | {metric} {ours:.3f} | "
-            f"{metric} {theirs:.3f} | {seconds:.0f} s |",
-            flush=True,
-        )
-    print(f"\n(test rows: {TEST_FRACTION:.0%} held out, the same for both)")
+        bunch = SETS[name]()
+        classification = name != "diabetes"
+        ours, theirs, linear, seconds = [], [], [], []
+        for split in range(arguments.splits):
+            strata = bunch.target if classification else None
+            x, x_test, y, y_test = train_test_split(bunch.data, bunch.target, test_size=TEST_FRACTION,
+                                                    random_state=split, stratify=strata)
+            names = list(map(str, bunch.feature_names))
+            train = write_csv(folder / f"{name}-{split}-train.csv", names, x, y)
+            test = write_csv(folder / f"{name}-{split}-test.csv", names, x_test, y_test)
+            score, took = barenet_score(train, test, folder / f"run-{name}-{split}", classification)
+            mlp, baseline = scikit_learn_scores(x, y, x_test, y_test, classification, split)
+            ours.append(score), theirs.append(mlp), linear.append(baseline), seconds.append(took)
+        gap = [a - b for a, b in zip(ours, theirs)]
+        metric = "accuracy" if classification else "R²"
+        print(f"| {name} | {len(bunch.data)} × {bunch.data.shape[1]} | {metric} | "
+              f"{spread(ours)} | {spread(theirs)} | {spread(linear)} | {spread(gap)} | "
+              f"{statistics.fmean(seconds):.0f} s |", flush=True)
+    print(f"\n(mean ± standard deviation over {arguments.splits} random splits; test files of "
+          f"{TEST_FRACTION:.0%} of the rows, the same for every model)")
 
 
 if __name__ == "__main__":

@@ -109,10 +109,11 @@ def test_data_dir_wins_over_environment_and_cache(tmp_path, monkeypatch):
     assert y_train[0] == 3
 
 
-def test_missing_data_dir_falls_through_to_environment(tmp_path, monkeypatch):
-    arrays = write_tiny_dataset(tmp_path / "environment", label=2)  # files directly in it
+def test_a_data_dir_that_does_not_exist_is_an_error_not_a_fall_through(tmp_path, monkeypatch):
+    write_tiny_dataset(tmp_path / "environment", label=2)  # files directly in it
     monkeypatch.setenv("BARENET_DATA_DIR", str(tmp_path / "environment"))
-    assert_loaded(load_image_dataset(tiny_dataset(), tmp_path / "nowhere", download=False), arrays)
+    with pytest.raises(DatasetNotFoundError, match=r"folder .*nowhere \(data_dir / --data-dir\) does not"):
+        load_image_dataset(tiny_dataset(), tmp_path / "nowhere", download=False)
 
 
 def test_loads_keras_style_npz(tmp_path):
@@ -132,6 +133,7 @@ def test_npz_labels_of_wider_dtype_still_verify(tmp_path):
 
 
 def test_not_found_without_download_says_where_and_how(tmp_path):
+    (tmp_path / "nowhere").mkdir()  # a data folder without the files
     with pytest.raises(DatasetNotFoundError) as caught:
         load_image_dataset(tiny_dataset(), tmp_path / "nowhere", download=False)
     message = str(caught.value)
@@ -252,6 +254,7 @@ def test_no_network_says_where_files_were_looked_for(tmp_path):
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     dataset = tiny_dataset(mirrors=(f"http://127.0.0.1:{closed_port}/",))
+    (tmp_path / "my-data").mkdir()  # a data folder without the files
     with pytest.raises(DatasetNotFoundError) as caught:
         load_image_dataset(dataset, tmp_path / "my-data")
     message = str(caught.value)

@@ -19,6 +19,7 @@ from ..runs.data_sources import Data, load_data, test_file_for_model
 from ..runs.model_data import checked_metadata
 from ..runs.plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
 from ..runs.recipe import prepare_run
+from ..runs.run_folders import model_path
 from ..runs.training_run import config_from_checkpoint, new_run_folder, train_run
 from ..training import evaluate
 from ..training.callbacks import read_history_csv
@@ -53,7 +54,7 @@ def command_train(arguments: argparse.Namespace) -> int:
             return EXIT_ERROR
     if result.history.stop_reason:
         print(result.history.stop_reason)
-    print(f"test {format_metrics(result.test_metrics)}")
+    print(f"test {format_metrics(result.test_metrics, run.config.loss)}")
     print(f"run folder: {result.folder}")
     return 0
 
@@ -62,9 +63,13 @@ def ignore(text: str) -> None:
     """A ``log`` that prints nothing (``--quiet``)."""
 
 
-def format_metrics(metrics: dict[str, float]) -> str:
-    """``loss 0.0594  accuracy 0.9830``: the same line from train and evaluate."""
-    return "  ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+def format_metrics(metrics: dict[str, float], loss: str | None = None) -> str:
+    """``loss 0.0594  accuracy 0.9830``: the same line from train and evaluate. A regression
+    trained on the mean squared error (the default ``loss``) shows it once, as ``mse``: its
+    loss is the same number, summed in the model's float32."""
+    shown = {name: value for name, value in metrics.items()
+             if not (name == "loss" and "mse" in metrics and loss in (None, "mse"))}
+    return "  ".join(f"{name} {value:.4f}" for name, value in shown.items())
 
 
 @contextlib.contextmanager
@@ -90,9 +95,9 @@ def thread_limit(threads: int | None):
 # ---- evaluate, predict, summary -----------------------------------------------------------------
 
 
-def run_settings(model_path: str) -> dict:
+def run_settings(model_file: str) -> dict:
     """The settings in the config.toml beside a model, if there is one."""
-    config_path = Path(model_path).parent / "config.toml"
+    config_path = Path(model_file).parent / "config.toml"
     return read_toml(config_path) if config_path.is_file() else {}
 
 
@@ -112,6 +117,7 @@ def data_for_model(arguments: argparse.Namespace) -> tuple[Data, dict]:
 
 
 def command_evaluate(arguments: argparse.Namespace) -> int:
+    arguments.model = str(model_path(arguments.model))  # a run folder: its model.npz
     model = load(arguments.model)
     metadata = checked_metadata(model, arguments.model)
     if arguments.dataset is not None and check_dataset(arguments.dataset) in ("csv", "npz"):
@@ -120,9 +126,13 @@ def command_evaluate(arguments: argparse.Namespace) -> int:
         settings = {}
     else:
         data, settings = data_for_model(arguments)
+    warn_other_dataset(arguments, metadata.get("dataset") or run_settings(arguments.model).get("dataset"))
+    for note in data.notes:
+        print(note)
     metrics = evaluate(model, data.x_test, data.y_test, loss=settings.get("loss"))
-    print(f"{data.name}, {len(data.x_test)} test samples")
-    print(f"test {format_metrics(metrics)}")
+    tested = settings.get("test_data") if arguments.dataset is None else None  # the run's --test-data
+    print(f"{tested or data.name}, {len(data.x_test)} test samples")
+    print(f"test {format_metrics(metrics, settings.get('loss'))}")
     if model.task != "classification":
         return 0
     matrix = confusion_matrix(data.y_test, model.predict(data.x_test), max(model.out_features, 2))
@@ -136,6 +146,16 @@ def command_evaluate(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def warn_other_dataset(arguments: argparse.Namespace, trained_on: str | None) -> None:
+    """A warning when ``--dataset`` names another data set than the one the model learnt."""
+    given = arguments.dataset
+    if given is None or trained_on is None or check_dataset(given) in ("csv", "npz"):
+        return
+    if check_dataset(given) != check_dataset(trained_on):
+        print(f"barenet: warning: {arguments.model} was trained on {trained_on}, not {given}: its scores "
+              f"on {given} say little about it", file=sys.stderr)
+
+
 def matrix_text(matrix: np.ndarray, names: Sequence[str]) -> str:
     width = max(len(str(matrix.max())), *(len(name) for name in names)) + 1
     lines = [" " * width + "".join(name.rjust(width) for name in names)]
@@ -147,7 +167,7 @@ def matrix_text(matrix: np.ndarray, names: Sequence[str]) -> str:
 
 
 def command_summary(arguments: argparse.Namespace) -> int:
-    print(load(arguments.model).summary())
+    print(load(model_path(arguments.model)).summary())
     return 0
 
 

@@ -45,6 +45,7 @@ from .commands import (
 from .help_text import TRAIN_EPILOG, HelpFormatter, choices_metavar, default_text
 
 MAX_SHOWN = 400  # samples a `barenet data` picture shows at most
+MODEL_HELP = "a model file (model.npz), or a run folder holding one"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -123,12 +124,12 @@ def build_parser() -> ArgumentParser:
     add_train_options(command("train", command_train, "train a network; with no options, MNIST to >= 98 %"))
 
     evaluate = command("evaluate", command_evaluate, "loss, accuracy, per-class scores and confusion matrix")
-    evaluate.add_argument("model", help="a model file (model.npz)")
+    evaluate.add_argument("model", help=MODEL_HELP)
     add_data_options(evaluate)
     evaluate.add_argument("--plot", help="where to draw the confusion matrix (default: beside the model)")
 
     predict = command("predict", command_predict, "predict the class of digit images or CSV rows")
-    predict.add_argument("model", help="a model file (model.npz)")
+    predict.add_argument("model", help=MODEL_HELP)
     predict.add_argument(
         "files", nargs="+", metavar="FILE", help="PNG/JPEG images or CSV files of feature rows"
     )
@@ -157,7 +158,7 @@ def build_parser() -> ArgumentParser:
     gradcheck.add_argument("--seed", type=int, default=0, help="of the weights and the batch")
 
     summary = command("summary", command_summary, "the layers of a model and their parameter counts")
-    summary.add_argument("model", help="a model file (model.npz)")
+    summary.add_argument("model", help=MODEL_HELP)
 
     plot = command("plot", command_plot, "redraw the learning curves of a run folder")
     plot.add_argument("run_dir", metavar="RUN_DIR", help="a run folder holding history.csv")

@@ -22,6 +22,7 @@ from ..model import Sequential, load
 from ..runs.data_sources import read_feature_rows
 from ..runs.images import read_digit_image, unusual_ink
 from ..runs.model_data import checked_metadata
+from ..runs.run_folders import model_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
 TABLE_SUFFIXES = (".csv", ".gz", ".txt", ".tsv")
@@ -75,7 +76,7 @@ def predictions(
 
 
 def command_predict(arguments: argparse.Namespace) -> int:
-    model = load(arguments.model)
+    model = load(model_path(arguments.model))  # a model file, or a run folder's model.npz
     metadata = checked_metadata(model, arguments.model)
     n_classes = max(model.out_features, 2)
     labels = metadata.get("class_names") or [str(index) for index in range(n_classes)]
@@ -108,6 +109,8 @@ def command_predict(arguments: argparse.Namespace) -> int:
                 print(f"{result['input']}: {result['label']}  ({likeliest})")
             else:
                 print(f"{result['input']}: {' '.join(f'{value:.6g}' for value in result['prediction'])}")
+    if failed and len(arguments.files) == 1:  # its error line above says it all
+        return 1
     if failed:
         print(
             f"barenet: error: {len(failed)} of {len(arguments.files)} files could not be read: "

@@ -4,6 +4,9 @@ The layout, as pandas, scikit-learn and spreadsheets write it:
 
 * the delimiter is sniffed from the first lines (``,`` ``;`` tab or ``|``), quotes are
   understood (``"1.5"`` is a number) and a trailing delimiter on every line is ignored;
+* decimal commas (``1,5``, as European spreadsheets write numbers beside a ``;`` delimiter) are
+  read as decimal points when the delimiter is not ``,`` and such cells outnumber ``1.5``-style
+  ones in the first lines; the run says so;
 * the first line is a header when one of its cells is not a number in a column whose other
   cells are numbers;
 * a first column whose header cell is empty (what ``DataFrame.to_csv`` writes for the index)
@@ -19,6 +22,7 @@ The layout, as pandas, scikit-learn and spreadsheets write it:
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +37,8 @@ INDEX_NAMES = ("", "unnamed: 0")
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 SHOWN_PROBLEMS = 5  # bad cells listed in one message
 MNIST_COLUMNS = 785
+DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+([eE][+-]?\d+)?$")  # 1,5  -0,25  ,5  1,5e-3
+DECIMAL_POINT = re.compile(r"^[+-]?\d*\.\d+([eE][+-]?\d+)?$")
 
 
 @dataclass
@@ -101,6 +107,14 @@ def sniff_delimiter(lines: list[str]) -> str:
         if score > best_score:
             best, best_score = delimiter, score
     return best
+
+
+def decimal_commas(rows: list[tuple[int, list[str]]], delimiter: str) -> bool:
+    """Whether the numbers of the first lines are written with decimal commas (see above)."""
+    if delimiter == ",":
+        return False
+    cells = [cell for _, row in rows[:50] for cell in row]
+    return sum(map(bool, map(DECIMAL_COMMA.match, cells))) > sum(map(bool, map(DECIMAL_POINT.match, cells)))
 
 
 def split_line(line: str, delimiter: str) -> list[str]:
@@ -193,12 +207,18 @@ class Layout:
 def read_layout(path: str | Path, header: bool | None = None, delimiter: str | None = None) -> Layout:
     """Read the rows, find the header and the pandas index, and check every row's width."""
     source, rows, delimiter = read_rows(path, delimiter)
+    commas = decimal_commas(rows, delimiter)
+    if commas:
+        rows = [(number, [cell.replace(",", ".") if DECIMAL_COMMA.match(cell) else cell for cell in cells])
+                for number, cells in rows]
     header = has_header(rows) if header is None else header
     names = rows[0][1] if header else None
     data = rows[1:] if header else rows
     if not data:
         raise DatasetError(f"{source}: the file has a header row but no data rows.")
     notes = [] if delimiter == "," else [f"delimiter: {delimiter!r}"]
+    if commas:
+        notes.append("decimal commas: cells such as 1,5 are read as 1.5")
     n_columns = len(rows[0][1])
     for number, cells in data:
         if len(cells) != n_columns:

@@ -150,14 +150,30 @@ def _not_found_message(dataset: ImageDataset, data_dir: str | Path | None, why: 
     )
 
 
-def _locate(
-    dataset: ImageDataset, data_dir: str | Path | None, download: bool
-) -> list[Path] | Path:
+def find_files(dataset: ImageDataset, data_dir: str | Path | None = None) -> list[Path] | Path | None:
+    """Where `dataset`'s files are on disk (the four IDX files, or the `.npz` archive), looking
+    where the module docstring says; None when nowhere. A `data_dir` that does not exist is
+    an error, not a folder to skip."""
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise DatasetNotFoundError(
+            f"the data folder {data_dir} (data_dir / --data-dir) does not exist; give a folder that holds "
+            f"{dataset.folder}/ (or {dataset.name}'s files themselves), or leave it out to look in "
+            f"${DATA_DIR_VARIABLE} and the cache"
+        )
     for root in search_roots(data_dir):
         for folder in candidate_folders(root.path, dataset.folder):
             found = _find_in_folder(folder, dataset)
             if found is not None:
                 return found
+    return None
+
+
+def _locate(
+    dataset: ImageDataset, data_dir: str | Path | None, download: bool
+) -> list[Path] | Path:
+    found = find_files(dataset, data_dir)
+    if found is not None:
+        return found
     if not download:
         raise DatasetNotFoundError(
             _not_found_message(dataset, data_dir, "Downloading is switched off (download=False).")

@@ -48,6 +48,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     x_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    lines: np.ndarray | None = None  # CSV: the 1-based line of each row of x, for messages
 
 
 def load_csv(
@@ -100,6 +101,7 @@ def csv_to_table(csv_table: CsvTable, task: str | None, class_names: Sequence[st
         csv_table.label_name,
         csv_table.label_column,
         notes,
+        lines=csv_table.line_numbers,
     )
 
 

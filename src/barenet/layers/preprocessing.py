@@ -34,6 +34,20 @@ class Rescale(Layer):
     def config(self) -> dict:
         return {"scale": self.scale, "offset": self.offset}
 
+    def __repr__(self) -> str:
+        """``Rescale(scale=1/255)``: the summary's line (the offset only when it is not 0)."""
+        shown = f"scale={readable(self.scale)}"
+        return f"Rescale({shown}, offset={readable(self.offset)})" if self.offset else f"Rescale({shown})"
+
+
+def readable(value: float) -> str:
+    """``1/255`` for the reciprocal of a whole number, else 6 significant digits."""
+    if 0 < abs(value) < 1:
+        inverse = 1 / abs(value)
+        if abs(inverse - round(inverse)) < 1e-9 * inverse:
+            return f"{'-' if value < 0 else ''}1/{round(inverse)}"
+    return f"{value:.6g}"
+
 
 class Standardize(Layer):
     """Fixed preprocessing ``y = (x − mean) / std`` with per-feature statistics.

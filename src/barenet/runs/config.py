@@ -146,9 +146,14 @@ HIDDEN_LAYERS = {
 }
 
 
+SPELLINGS = {"learning_rate": "lr", "verbose_epoch": "verbose_every"}  # as the command line accepts them
+
+
 def key_name(name: str) -> str:
-    """``"batch-size"`` and ``"batch_size"`` both name the key ``batch_size``."""
-    return name.replace("-", "_")
+    """``"batch-size"`` and ``"batch_size"`` both name the key ``batch_size``; the other
+    spellings the command line accepts (``learning_rate``) name their key (``lr``)."""
+    name = name.replace("-", "_")
+    return SPELLINGS.get(name, name)
 
 
 def build_config(*settings: Mapping[str, object], sources: Sequence[str] = ()) -> RunConfig:
@@ -267,6 +272,11 @@ def check_values(config: RunConfig) -> None:
         raise ConfigError(
             f"layers needs at least two positive sizes (inputs ... outputs); got {config.layers}"
         )
+    if config.model != "mlp" and config.layers is not None and not is_layer_table(config.layers):
+        raise ConfigError(
+            f"layers (--layers) are the widths of an MLP, but model = {config.model!r} builds its own "
+            "network; leave layers out, or write the whole network as a [[layers]] list in a --config file"
+        )
     if not 0 <= config.dropout < 1:
         raise ConfigError(f"dropout is the probability of dropping a unit, in [0, 1); got {config.dropout}")
     if not 0 <= config.val_split < 1:
@@ -303,11 +313,12 @@ def resolve_for_data(
     if config.epochs is None:  # n_train: the rows before the validation split
         fitted = max(round(n_train * (1 - config.val_split)), 1)
         config = dataclasses.replace(config, epochs=epochs_for_steps(fitted, config.batch_size))
-    layers = config.layers or [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs]
+    mlp_widths = [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs]
+    layers = config.layers or (mlp_widths if config.model == "mlp" else None)  # lenet5, cnn: none
     if task == "regression":
         loss = "mse"
     else:
-        loss = "binary_cross_entropy" if layers[-1] == 1 else "cross_entropy"
+        loss = "binary_cross_entropy" if (layers or [n_outputs])[-1] == 1 else "cross_entropy"
     defaults = optimizer_defaults(config.optimizer)  # the optimiser's own (lr, momentum, weight decay)
     return dataclasses.replace(
         config,

@@ -26,6 +26,7 @@ from ..datasets import (
     train_validation_split,
 )
 from ..datasets.csv_files import read_feature_rows as read_csv_feature_rows
+from ..datasets.mnist import FASHION_MNIST, MNIST, find_files
 from .config import check_dataset
 
 IMAGE_SHAPE = (28, 28)
@@ -59,6 +60,13 @@ class Data:
     label_name: str | None = None  # the label column of a CSV file
     label_column: int | None = None  # its 1-based position
     notes: list[str] = field(default_factory=list)  # what was decided, printed before training
+    lines: np.ndarray | None = None  # CSV: the file's line of each training row, for messages
+
+    def row_place(self, row: int) -> str:
+        """Where training row ``row`` (0-based) is: ``train.csv, line 6``, or ``training row 4``."""
+        if self.lines is None:
+            return f"training row {row + 1}"
+        return f"{self.name.split(':', 1)[-1]}, line {self.lines[row]}"
 
     @property
     def n_features(self) -> int:
@@ -108,7 +116,10 @@ def load_data(
         loader = load_mnist if kind == "mnist" else load_fashion_mnist
         (x_train, y_train), (x_test, y_test) = loader(data_dir)
         names = FASHION_CLASSES if kind == "fashion-mnist" else [str(digit) for digit in range(10)]
-        return Data(dataset, _rows(x_train), y_train, _rows(x_test), y_test, "classification", names)
+        found = find_files(MNIST if kind == "mnist" else FASHION_MNIST, data_dir)
+        where = [f"data read from {(found[0] if isinstance(found, list) else found).parent}"]
+        return Data(dataset, _rows(x_train), y_train, _rows(x_test), y_test, "classification", names,
+                    notes=where)
     if kind == "sine":
         x_train, y_train = make_sine(1000, rng=0)
         x_test, y_test = make_sine(1000, rng=1)
@@ -126,7 +137,7 @@ def from_table(name: str, table: Table, test_data: str | None) -> Data:
     """Training and test data from a table: the test split from ``test_data``, from the
     archive's own, or 20 % of the rows held out."""
     notes = list(table.notes)
-    x, y = _rows(table.x), table.y
+    x, y, lines = _rows(table.x), table.y, table.lines
     if test_data is not None:
         test = load_test_table(test_data, table)
         x_test, y_test = _rows(test.x), test.y
@@ -136,7 +147,10 @@ def from_table(name: str, table: Table, test_data: str | None) -> Data:
         notes.append(f"test data: the archive's x_test and y_test ({len(x_test)} rows)")
     else:
         classification = table.task == "classification"
-        (x, y), (x_test, y_test) = train_validation_split(x, y, TEST_FRACTION, stratify=classification, rng=0)
+        (rows, y), (test_rows, y_test) = train_validation_split(
+            np.arange(len(x)), y, TEST_FRACTION, stratify=classification, rng=0
+        )
+        x, x_test, lines = x[rows], x[test_rows], None if lines is None else lines[rows]
         if len(x_test) == 0 or len(x) == 0:
             needed = (
                 f"a class of at least {rows_needed(TEST_FRACTION)} rows (each class gives "
@@ -161,6 +175,7 @@ def from_table(name: str, table: Table, test_data: str | None) -> Data:
         table.label_name,
         table.label_column,
         notes,
+        lines,
     )
 
 

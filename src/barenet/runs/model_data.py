@@ -20,6 +20,7 @@ user's units.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -46,9 +47,11 @@ def extreme_limits(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return median, OUTLIER_LIMIT * spread
 
 
-def clip_extremes(x: np.ndarray, feature_names: list[str] | None) -> np.ndarray:
+def clip_extremes(
+    x: np.ndarray, feature_names: list[str] | None, place: Callable[[int], str] = lambda row: f"row {row + 1}"
+) -> np.ndarray:
     """``x`` with each extreme value clipped to its feature's limit, and a warning naming the
-    column; ``x`` itself when there is none."""
+    column and, by ``place(row)``, where the row is; ``x`` itself when there is none."""
     values = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     median, limit = extreme_limits(values)
     distance = np.abs(values - median)
@@ -60,7 +63,7 @@ def clip_extremes(x: np.ndarray, feature_names: list[str] | None) -> np.ndarray:
         name = repr(feature_names[column]) if feature_names else f"{column + 1}"
         warnings.warn(
             f"feature {name} has {int(extreme[:, column].sum())} extreme value(s), e.g. "
-            f"{values[row, column]:.4g} in training row {row + 1}, far from its median {median[column]:.4g}; "
+            f"{values[row, column]:.4g} in {place(row)}, far from its median {median[column]:.4g}; "
             f"barenet trains on them clipped to the median ± {limit[column]:.4g}, but check those cells "
             "(a typo? a missing-value code?)",
             stacklevel=2,
@@ -125,7 +128,7 @@ def epochs_note(config: RunConfig) -> str:
 
 def model_metadata(data: Data, x_train: np.ndarray) -> dict:
     """The facts a model file keeps about its data (JSON)."""
-    metadata = data.metadata()
+    metadata = {**data.metadata(), "dataset": data.name}
     if data.image_shape is not None and len(x_train):
         metadata["ink_statistics"] = ink_statistics(np.asarray(x_train).reshape(len(x_train), -1))
     return metadata
@@ -155,6 +158,8 @@ def checked_metadata(model: Sequential, source: str) -> dict:
         checked["label_name"] = label_name
     if isinstance(label_column, int) and not isinstance(label_column, bool) and label_column >= 1:
         checked["label_column"] = label_column
+    if isinstance(metadata.get("dataset"), str):
+        checked["dataset"] = metadata["dataset"]
     statistics = metadata.get("ink_statistics")
     if statistics is not None:
         valid = isinstance(statistics, dict) and all(

@@ -47,7 +47,7 @@ def prepare_run(config: RunConfig, load: Loader = load_data) -> PreparedRun:
     notes = [*data.notes, epochs_note(resolved)] if config.epochs is None else list(data.notes)
     x_train = data.x_train
     if resolved.preprocess == "robust":
-        x_train = clip_extremes(x_train, data.feature_names)
+        x_train = clip_extremes(x_train, data.feature_names, data.row_place)
     data = dataclasses.replace(data, x_train=x_train, notes=notes)
     check_layers_fit(resolved, data)
     return PreparedRun(resolved, data)

@@ -34,6 +34,21 @@ RUN_FILES = (
     "confusion_matrix.png", "misclassified.png", "first_layer_weights.png", "evaluate_confusion_matrix.png",
 )
 """Every file ``barenet train`` (and ``evaluate``) may write into a run folder."""
+MODEL_IN_FOLDER = "model.npz"
+
+
+def model_path(path: str | Path) -> Path:
+    """A model file, or the model of a run folder (``RUN/model.npz``): what every command that
+    reads a model accepts."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    if not (path / MODEL_IN_FOLDER).is_file():
+        raise RunFolderError(f"{path} is a folder without {MODEL_IN_FOLDER}; give a model file or a run "
+                             "folder written by barenet train")
+    return path / MODEL_IN_FOLDER
+
+
 RUN_ONLY_SETTINGS = ("out", "overwrite", "quiet", "verbose_every", "threads")
 """Settings that change how a run is shown or where it goes, not what it computes."""
 

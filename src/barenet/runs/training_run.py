@@ -87,11 +87,12 @@ def preprocessing_layers(
 
 def build_model(
     config: RunConfig, task: str, x_train: np.ndarray, y_train: np.ndarray | None = None,
-    feature_names: list[str] | None = None,
+    feature_names: list[str] | None = None, n_outputs: int | None = None,
 ) -> Sequential:
-    """The network of ``config``; a regression with ``y_train`` ends in its target scaling."""
+    """The network of ``config``; a regression with ``y_train`` ends in its target scaling.
+    ``n_outputs``: the outputs the data needs (classes), for ``lenet5`` and ``cnn``."""
     if config.model != "mlp" or is_layer_table(config.layers):
-        outputs = None if is_layer_table(config.layers) else config.layers[-1]  # widths filled from the data
+        outputs = None if is_layer_table(config.layers) else n_outputs
         return build_network(config, task, x_train.shape[1], outputs,
                              preprocessing_layers(config, x_train, feature_names))
     model = mlp(
@@ -204,7 +205,7 @@ def train_run(
     TrainingInterrupted (after saving a checkpoint and the model) from the trainer.
     """
     (x_train, y_train), validation = split_training_data(config, data)
-    model = build_model(config, data.task, x_train, y_train, data.feature_names)
+    model = build_model(config, data.task, x_train, y_train, data.feature_names, data.n_outputs)
     model.metadata = model_metadata(data, x_train)
     trainer = build_trainer(config, model, folder)
     if resume is not None:
@@ -226,7 +227,7 @@ def train_run(
         log(
             f"training {describe(config)} ({config.activation}) on {data.name}: "
             f"{len(x_train)} training, {n_validation} validation, {len(data.x_test)} test samples"
-            + (f"; resuming after epoch {trainer.epoch}" if resume is not None else "")
+            + (resume_text(trainer) if resume is not None else "")
         )
         log(f"run folder: {folder}")
         verbose = 0 if config.quiet else (2 if config.verbose_every else 1)
@@ -252,6 +253,12 @@ def train_run(
         test_metrics = evaluate(model, data.x_test, data.y_test, loss=config.loss)
         draw_plots(folder, model, data, trainer.history)
         return RunResult(folder, model, trainer.history, test_metrics)
+
+
+def resume_text(trainer: Trainer) -> str:
+    if trainer.resume_batch is not None:
+        return f"; resuming in epoch {trainer.epoch + 1} after batch {trainer.resume_batch}"
+    return f"; resuming after epoch {trainer.epoch}"
 
 
 # ---- pictures -----------------------------------------------------------------------------------

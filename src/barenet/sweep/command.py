@@ -4,7 +4,11 @@
 The sweep folder (``--out``, default ``sweeps/<name>``) holds a copy of the spec
 (``spec.toml``), where the study lives (``sweep.json``; by default the journal file
 ``study.journal`` beside it), every trial's run folder (``trials/trial-NNNN``) and the report.
-Running the same command again continues the sweep: finished trials are kept, the rest run.
+Running the same command again continues the sweep: finished trials are kept, the rest run;
+a finished sweep says so and prints its table. One sweep at a time runs in a folder: a second
+command waits for the workers of a stopped sweep to stop, and refuses to run beside a sweep
+that still runs (see :func:`barenet.sweep.workers.lock_folder`). Ctrl-C, SIGTERM and SIGHUP
+stop the workers the same way.
 ``sweep.json`` records ``--storage`` as given, for ``--report``: keep passwords out of the URL
 (PostgreSQL reads them from ``~/.pgpass``).
 
@@ -29,7 +33,8 @@ if TYPE_CHECKING:
 
 SPEC_FILE, SWEEP_FILE = "spec.toml", "sweep.json"
 MAX_ROUNDS = 3  # worker rounds: a later round runs the trials that a dead worker left behind
-EXIT_ERROR, EXIT_INTERRUPTED = 1, 130
+EXIT_ERROR = 1
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 HELP = "compare settings over several seeds (Optuna)"
@@ -65,22 +70,41 @@ def run(arguments: argparse.Namespace) -> int:
         raise ConfigError("--workers must be >= 0 and --threads-per-worker >= 1")
     spec = read_spec(arguments.spec)
     folder = prepare_sweep_folder(Path(arguments.out or Path("sweeps") / spec.name), spec, arguments.storage)
+    from .workers import lock_folder
+
+    lock = lock_folder(folder) if workers > 0 else None  # held until this sweep and its workers end
+    try:
+        return run_locked(spec, folder, arguments, workers, lock)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def run_locked(
+    spec: SweepSpec, folder: Path, arguments: argparse.Namespace, workers: int, lock: int | None
+) -> int:
     from .storage import open_storage
-    from .study import open_study, release_dead_trials, requeue
+    from .study import is_complete, open_study, release_dead_trials, requeue
 
     storage = open_storage(arguments.storage, folder, on_stale_trial=requeue)
     study = open_study(spec, storage, prune=arguments.prune)
     released = release_dead_trials(study, storage)
     if released:
         print(f"{released} trial(s) left running by a stopped worker will run again")
+    if is_complete(study, spec):
+        print(f"sweep {spec.name!r} is already complete: {count_done(study)} of {spec.total_trials} "
+              f"trials done; folder {folder}")
+        print_report(folder, spec, study)
+        return 0
     print(f"sweep {spec.name!r}: {spec.total_trials} trials ({spec.n_settings} settings × "
           f"{len(spec.seeds)} seeds), {workers} worker(s); folder {folder}")
     if workers == 0:
         return 0
-    status = run_workers(study, storage, spec, folder, arguments, workers)
+    status = run_workers(study, storage, spec, folder, arguments, (workers, lock))
     print_report(folder, spec, study)
-    if status == EXIT_INTERRUPTED:
-        print(f"interrupted: finished trials are kept; run the same command to continue "
+    if status > EXIT_ERROR:
+        name = signal.Signals(status - 128).name
+        print(f"stopped ({name}): finished trials are kept; run the same command to continue "
               f"({count_done(study)} of {spec.total_trials} done)", file=sys.stderr)
     return status
 
@@ -107,15 +131,41 @@ def prepare_sweep_folder(folder: Path, spec: SweepSpec, storage: str | None) -> 
 
 
 def run_workers(
-    study, storage, spec: SweepSpec, folder: Path, arguments: argparse.Namespace, count: int
+    study, storage, spec: SweepSpec, folder: Path, arguments: argparse.Namespace,
+    workers_and_lock: tuple[int, int | None],
 ) -> int:
-    """Run worker processes with a progress bar until the study is done; the exit status."""
+    """Run worker processes with a progress bar until the study is done; the exit status
+    (128 + the signal's number when Ctrl-C, SIGTERM or SIGHUP stopped it)."""
+    count, lock = workers_and_lock
+    watched, sweep_end = os.pipe()  # the workers watch the read end: it ends when this process does
+    stopped_by: list[int] = []
+
+    def stop(signum: int, frame) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, *STOP_SIGNALS)}
+    try:
+        return supervise(study, storage, spec, folder, arguments, count, (watched, lock), stopped_by)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        os.close(watched)
+        os.close(sweep_end)
+
+
+def supervise(
+    study, storage, spec: SweepSpec, folder: Path, arguments: argparse.Namespace, count: int,
+    inherited: tuple[int, int | None], stopped_by: list[int],
+) -> int:
     from tqdm import tqdm
 
     from .study import release_dead_trials, waiting_trials
-    from .workers import start_workers, stop_workers, wait_for
+    from .workers import record_processes, start_workers, stop_workers, wait_for
 
-    progress = tqdm(total=spec.total_trials, desc=spec.name, unit="trial", file=sys.stderr)
+    # initial: finished trials of an earlier run are not counted in the rate
+    progress = tqdm(total=spec.total_trials, initial=count_done(study), desc=spec.name, unit="trial",
+                    file=sys.stderr)
 
     def tick() -> None:
         progress.n = count_done(study)
@@ -127,19 +177,20 @@ def run_workers(
     try:
         for _ in range(MAX_ROUNDS):
             workers = start_workers(count, folder / SPEC_FILE, folder, arguments.storage, arguments.prune,
-                                    arguments.threads_per_worker)
+                                    arguments.threads_per_worker, inherited)
+            record_processes(inherited[1], workers)
             wait_for(workers, 1.0, tick)
             release_dead_trials(study, storage)
             if not any(worker.returncode == 0 for worker in workers) or not waiting_trials(study):
                 break
     except KeyboardInterrupt:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # stop the workers in peace
+        for signum in (signal.SIGINT, *STOP_SIGNALS):  # stop the workers in peace
+            signal.signal(signum, signal.SIG_IGN)
         stop_workers(workers)
         release_dead_trials(study, storage)
-        signal.signal(signal.SIGINT, previous)
         tick()
         progress.close()
-        return EXIT_INTERRUPTED
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
     tick()
     progress.close()
     codes = [worker.returncode for worker in workers]
@@ -167,10 +218,11 @@ def best_value(study, spec: SweepSpec) -> float | None:
 
 
 def print_report(folder: Path, spec: SweepSpec, study) -> None:
-    from .report import summarize, table_text, trial_rows, write_report
+    from .report import running_numbers, summarize, table_text, trial_rows, write_report
 
-    written = write_report(folder, spec, study)
-    print(table_text(summarize(trial_rows(study, spec), spec), spec))
+    rows = trial_rows(study, spec)
+    written = write_report(folder, spec, rows)
+    print(table_text(summarize(rows, spec), spec, running_numbers(rows)))
     print(f"written in {folder}: {', '.join(path.name for path in written)}")
 
 

@@ -1,11 +1,15 @@
 """The results of a sweep, from its study: tables, plots and the best configuration.
 
     results.csv    one row per trial: setting, seed, metric, test metrics, epochs, time, state
-    summary.csv    one row per setting: mean, standard deviation, min and max over the seeds
+    summary.csv    one row per setting: mean, standard deviation, min and max over the seeds, and
+                   the verdict against the best setting (:mod:`.noise`: Welch's t-test)
     curves.png     validation metric per epoch, per setting: the mean, and the seeds' range shaded
     final.png      the final metric per setting: every seed's point, the mean ± one standard deviation
     params.png     (searches with distributions) the metric against each searched parameter
     best.toml      the best setting as a config: ``barenet train --config best.toml`` repeats it
+
+summary.csv, final.png and best.toml compare finished settings: they are written only when no
+trial is running (while some are, the table says which, and the old ones are removed).
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from pathlib import Path
 
 from ..runs.config import toml_text
 from ..runs.plots import new_figure, save_figure
+from .noise import RULE, verdict
 from .spec import SweepSpec, format_value
 
 CURVES_SHOWN = 10  # more curves than this are a tangle
 STATE_NAMES = {0: "running", 1: "complete", 2: "pruned", 3: "failed", 4: "waiting"}
+COMPARING = ("summary.csv", "final.png", "best.toml")  # written only when no trial is running
 
 
 @dataclass
@@ -45,6 +51,8 @@ class SettingSummary:
     values: list[float] = field(default_factory=list)
     failed: int = 0
     pruned: int = 0
+    verdict: str = "-"  # against the best setting: best, worse, within noise, too few seeds to tell
+    p_value: float = math.nan
 
     @property
     def mean(self) -> float:
@@ -90,16 +98,31 @@ def summarize(rows: list[TrialRow], spec: SweepSpec) -> list[SettingSummary]:
         else:
             summary.failed += 1
     sign = -1 if spec.direction == "maximize" else 1
-    return sorted(settings.values(), key=lambda s: (not s.values, sign * s.mean if s.values else 0))
+    ordered = sorted(settings.values(), key=lambda s: (not s.values, sign * s.mean if s.values else 0))
+    if ordered and ordered[0].values:
+        ordered[0].verdict = "best"
+        for summary in ordered[1:]:
+            if summary.values:
+                summary.verdict, summary.p_value = verdict(summary.values, ordered[0].values)
+    return ordered
 
 
-def write_report(folder: Path, spec: SweepSpec, study) -> list[Path]:
-    """Write every output of the report into ``folder``; the paths written."""
-    rows = trial_rows(study, spec)
+def running_numbers(rows: list[TrialRow]) -> list[int]:
+    return [row.number for row in rows if row.state == "running"]
+
+
+def write_report(folder: Path, spec: SweepSpec, rows: list[TrialRow]) -> list[Path]:
+    """Write every output of the report into ``folder``; the paths written. While a trial
+    runs, only results.csv and the curves (the comparisons would change under the reader)."""
     summaries = summarize(rows, spec)
-    written = [write_results(rows, spec, folder / "results.csv"), write_summary(summaries, spec, folder)]
+    written = [write_results(rows, spec, folder / "results.csv")]
     if any(row.curve for row in rows):
         written.append(plot_curves(rows, summaries, spec, folder / "curves.png"))
+    if running_numbers(rows):
+        for name in COMPARING:
+            (folder / name).unlink(missing_ok=True)
+        return written
+    written.append(write_summary(summaries, spec, folder))
     if any(summary.values for summary in summaries):
         written.append(plot_final(summaries, spec, folder / "final.png"))
         written.append(write_best(summaries[0], spec, folder / "best.toml"))
@@ -135,7 +158,8 @@ def write_summary(summaries: list[SettingSummary], spec: SweepSpec, folder: Path
     with path.open("w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["setting", *spec.searched_keys, "seeds_complete", "pruned", "failed",
-                         *(f"{spec.metric}_{name}" for name in ("mean", "std", "min", "max"))])
+                         *(f"{spec.metric}_{name}" for name in ("mean", "std", "min", "max")),
+                         "vs_best", "p_value"])
         for summary in summaries:
             numbers = [summary.mean, summary.std, min(summary.values, default=math.nan),
                        max(summary.values, default=math.nan)]
@@ -144,6 +168,7 @@ def write_summary(summaries: list[SettingSummary], spec: SweepSpec, folder: Path
                 *(csv_value(summary.setting.get(key, "")) for key in spec.searched_keys),
                 len(summary.values), summary.pruned, summary.failed,
                 *("" if math.isnan(number) else f"{number:.6g}" for number in numbers),
+                summary.verdict, "" if math.isnan(summary.p_value) else f"{summary.p_value:.4g}",
             ])
     return path
 
@@ -155,20 +180,27 @@ def csv_value(value: object) -> object:
     return repr(value) if isinstance(value, float) else value
 
 
-def table_text(summaries: list[SettingSummary], spec: SweepSpec) -> str:
-    """The summary as a text table, best setting first."""
+def table_text(summaries: list[SettingSummary], spec: SweepSpec, running: list[int] = ()) -> str:
+    """The summary as a text table, best setting first, with the verdicts' rule below it (and
+    the trials still running, which it does not count)."""
     width = max([len("setting"), *(len(summary.label) for summary in summaries)])
     lines = [f"{'setting':<{width}}  seeds  {spec.metric + ' mean':>18}  {'std':>7}  {'min':>7}  {'max':>7}"
-             "  pruned  failed"]
+             "  pruned  failed  vs best"]
     for summary in summaries:
         def number(value: float) -> str:
             return "-" if math.isnan(value) else f"{value:.4f}"
 
+        judged = summary.verdict + ("" if math.isnan(summary.p_value) else f" (p={summary.p_value:.2g})")
         lines.append(
             f"{summary.label:<{width}}  {len(summary.values):>5}  {number(summary.mean):>18}  "
             f"{number(summary.std):>7}  {number(min(summary.values, default=math.nan)):>7}  "
             f"{number(max(summary.values, default=math.nan)):>7}  {summary.pruned:>6}  {summary.failed:>6}"
+            f"  {judged}"
         )
+    lines.append(RULE)
+    if running:
+        lines.append(f"still running: trial(s) {', '.join(map(str, running))}; the table counts finished "
+                     f"trials only, and {', '.join(COMPARING)} are written once no trial runs")
     return "\n".join(lines)
 
 

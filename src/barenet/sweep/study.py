@@ -78,6 +78,12 @@ def waiting_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
 
 
+def is_complete(study: optuna.Study, spec: SweepSpec) -> bool:
+    """Whether every trial of the spec has finished: none queued, running or still to sample."""
+    unfinished = study.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
+    return not unfinished and not may_sample(study, spec)
+
+
 def run_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """Every trial that is a run (not one made when the queue ran empty under a worker)."""
     return [trial for trial in study.get_trials(deepcopy=False) if UNUSED not in trial.user_attrs]

@@ -97,8 +97,8 @@ def run_trial(
             if report.pruned_after is not None:
                 state = TrialState.PRUNED
                 trial.set_user_attr("failure", f"pruned after epoch {report.pruned_after}")
-        except KeyboardInterrupt:  # Ctrl-C (TrainingInterrupted is one): run it again next time
-            trial.set_user_attr("failure", "interrupted with Ctrl-C")
+        except KeyboardInterrupt:  # the sweep stopped (TrainingInterrupted is one): run it again next time
+            trial.set_user_attr("failure", "interrupted: the sweep was stopped")
             requeue(study, study.tell(trial, state=TrialState.FAIL))
             raise
         except DivergenceError as error:

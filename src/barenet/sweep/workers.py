@@ -5,22 +5,41 @@ BLAS thread variables set, so NumPy loads with one thread per worker: N workers 
 share the machine instead of fighting over it. Every worker talks to the study's storage
 directly, which is also how workers on other machines join (they run the same command).
 
-Ctrl-C: the sweep sends SIGINT to its workers (they run in their own session, so they get it
-once, from the sweep). A worker in the middle of a trial stops after the current batch, marks
-the trial failed ("interrupted") and queues it again for the next run; between trials it
-stops before taking the next one.
+Ctrl-C, SIGTERM and SIGHUP: the sweep sends SIGINT to its workers (they run in their own
+session, so they get it once, from the sweep). A worker in the middle of a trial stops after
+the current batch, marks the trial failed ("interrupted") and queues it again for the next run;
+between trials it stops before taking the next one.
+
+A sweep that ends without stopping its workers (``kill -9``, a crash) stops them too: on Linux
+the kernel sends each worker SIGINT when the sweep dies (``prctl(PR_SET_PDEATHSIG)``), and on
+every system each worker watches a pipe whose only writer is the sweep; the pipe reads its end
+when the sweep is gone, however it ended. A worker that has not stopped STOP_GRACE_SECONDS later
+ends itself.
+
+The sweep folder's lock (:func:`lock_folder`) is an ``flock`` on ``sweep.lock`` that the sweep's
+workers inherit: it is held until the sweep and every one of its workers have ended, so a
+second ``barenet sweep`` on the same folder never runs beside them.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None
+
+from ..errors import ConfigError
 
 BLAS_THREAD_VARIABLES = (
     "OPENBLAS_NUM_THREADS",
@@ -32,6 +51,9 @@ BLAS_THREAD_VARIABLES = (
 )
 EXIT_INTERRUPTED = 130
 STOP_GRACE_SECONDS = 60  # how long a worker may take to stop after Ctrl-C before it is killed
+PR_SET_PDEATHSIG = 1  # prctl option: the signal the kernel sends a process when its parent dies
+RESEND_SECONDS = 2.0  # an orphaned worker asks itself to stop this often until it has stopped
+LOCK_FILE = "sweep.lock"
 
 
 def worker_environment(threads: int) -> dict[str, str]:
@@ -40,14 +62,21 @@ def worker_environment(threads: int) -> dict[str, str]:
 
 
 def start_workers(
-    count: int, spec_path: Path, folder: Path, storage: str | None, prune: bool, threads: int
+    count: int, spec_path: Path, folder: Path, storage: str | None, prune: bool, threads: int,
+    inherited: tuple[int, int | None],
 ) -> list[subprocess.Popen]:
-    command = [sys.executable, "-m", "barenet.sweep.workers", str(spec_path), "--out", str(folder)]
+    """Start ``count`` workers. ``inherited``: the read end of the pipe they watch, and the
+    folder's lock (or None), both kept open in every worker."""
+    watched, lock = inherited
+    command = [sys.executable, "-m", "barenet.sweep.workers", str(spec_path), "--out", str(folder),
+               "--watch-fd", str(watched)]
     command += ["--storage", storage] if storage else []
     command += ["--prune"] if prune else []
     environment = worker_environment(threads)
+    kept = tuple(fd for fd in inherited if fd is not None)
     return [
-        subprocess.Popen(command, env=environment, start_new_session=True, stdout=subprocess.DEVNULL)
+        subprocess.Popen(command, env=environment, start_new_session=True, stdout=subprocess.DEVNULL,
+                         pass_fds=kept)
         for _ in range(count)
     ]
 
@@ -74,13 +103,107 @@ def stop_workers(workers: Sequence[subprocess.Popen]) -> None:
             worker.wait()
 
 
+# ---- the folder's lock ----------------------------------------------------------------------------
+
+
+def lock_folder(folder: Path) -> int | None:
+    """Take the sweep folder's lock for this process (and, through :func:`start_workers`, its
+    workers); the open file, or None where there is no ``flock``. The workers of a sweep that
+    was stopped get up to STOP_GRACE_SECONDS to stop; a sweep that still runs is refused."""
+    if fcntl is None:
+        return None
+    path = folder / LOCK_FILE
+    lock = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline, told = time.monotonic() + STOP_GRACE_SECONDS + 5, False
+    while not try_lock(lock):
+        holders = lock_holders(path)
+        sweep = [pid for role, pid in holders if role == "sweep"]
+        if sweep or time.monotonic() > deadline:
+            os.close(lock)
+            listed = " ".join(str(pid) for _, pid in holders) or "unknown"
+            raise ConfigError(
+                f"another barenet sweep is running in {folder} (processes: {listed}); a second one "
+                f"would run its trials twice. Wait for it to finish or stop it (Ctrl-C in its "
+                f"terminal, or kill {listed}), then run this command again")
+        if not told:
+            print(f"waiting for the workers of a stopped sweep (processes "
+                  f"{', '.join(str(pid) for _, pid in holders)}) to stop", file=sys.stderr)
+            told = True
+        time.sleep(0.5)
+    record_processes(lock, [])
+    return lock
+
+
+def try_lock(lock: int) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def record_processes(lock: int | None, workers: Sequence[subprocess.Popen]) -> None:
+    """Write ``sweep PID`` and ``worker PID`` lines into the lock file, for the message above."""
+    if lock is not None:
+        lines = [f"sweep {os.getpid()}", *(f"worker {worker.pid}" for worker in workers)]
+        os.ftruncate(lock, 0)
+        os.pwrite(lock, ("\n".join(lines) + "\n").encode(), 0)
+
+
+def lock_holders(path: Path) -> list[tuple[str, int]]:
+    """The processes the lock file names that still run, as (role, pid)."""
+    from .study import process_exists
+
+    holders = []
+    for line in path.read_text().splitlines():
+        role, _, pid = line.partition(" ")
+        if pid.isdigit() and process_exists(int(pid)):
+            holders.append((role, int(pid)))
+    return holders
+
+
 # ---- inside a worker process --------------------------------------------------------------------
 
 
-def work(spec_path: str, folder: str, storage_url: str | None, prune: bool) -> int:
-    """Run trials of the study until none is left, or until SIGINT; returns the exit status."""
+def watch_parent(watched: int) -> None:
+    """Stop this worker when the sweep that started it ends (see the module docstring)."""
+    by_kernel = parent_death_signal(signal.SIGINT)
+
+    def watch() -> None:
+        while os.read(watched, 64):  # nothing is ever written: this returns b"" when the sweep ends
+            pass
+        if by_kernel:
+            time.sleep(RESEND_SECONDS)  # the kernel's SIGINT is on its way: let that one stop us
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        while time.monotonic() < deadline:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(RESEND_SECONDS)
+        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def parent_death_signal(signum: int) -> bool:
+    """Linux: ask the kernel to send ``signum`` to this process when its parent ends; whether
+    it was set."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def work(
+    spec_path: str, folder: str, storage_url: str | None, prune: bool, watched: int | None = None
+) -> int:
+    """Run trials of the study until none is left, or until SIGINT; returns the exit status.
+    ``watched``: a pipe that reads its end when the sweep has ended (see :func:`watch_parent`)."""
     stop_requested = []
     signal.signal(signal.SIGINT, lambda signum, frame: stop_requested.append(signum))
+    if watched is not None:
+        watch_parent(watched)
     import functools
 
     from ..runs.data_sources import load_data
@@ -112,9 +235,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--storage")
     parser.add_argument("--prune", action="store_true")
+    parser.add_argument("--watch-fd", type=int)
     arguments = parser.parse_args(argv)
     try:
-        return work(arguments.spec, arguments.out, arguments.storage, arguments.prune)
+        return work(arguments.spec, arguments.out, arguments.storage, arguments.prune, arguments.watch_fd)
     except ValueError as error:  # BarenetError and Optuna's errors: one line, as barenet prints them
         print(f"barenet sweep worker {os.getpid()}: error: {error}", file=sys.stderr)
         return 1

@@ -1,4 +1,6 @@
-"""Progress reporting: a tqdm bar per epoch on a terminal, one line per epoch in logs."""
+"""Progress reporting: on a terminal a tqdm bar per epoch, or one bar for the whole run when
+epochs are short (fewer than RUN_BAR_BATCHES batches: a small table trained for hundreds of
+epochs); one line per epoch in logs."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ..errors import BarenetError
 IMPORTANCE = ("loss", "val_loss", "accuracy", "val_accuracy", "r2", "val_r2", "lr", "mae", "val_mae", "mse")
 """Fields of a progress line, most important first; on a narrow terminal the last go first."""
 BAR_SPACE = 50  # columns a tqdm bar needs besides its postfix
+RUN_BAR_BATCHES = 100  # epochs of fewer batches share one bar, counting epochs
 
 
 def format_logs(logs: dict[str, float], width: int | None = None) -> str:
@@ -48,13 +51,19 @@ class Progress:
         self.verbose, self.every = verbose, every
         self.use_bar = verbose == 1 and (sys.stdout.isatty() or "ipykernel" in sys.modules)
         self.bar = None
+        self.whole_run = False  # the bar counts epochs, not batches
 
     def start_epoch(self, epoch: int, epochs: int, n_batches: int) -> None:
-        if self.use_bar:
+        if not self.use_bar or self.whole_run:
+            return
+        if n_batches < RUN_BAR_BATCHES:
+            self.bar = tqdm(total=epochs, initial=epoch, desc="training", unit="epoch", leave=True)
+            self.whole_run = True
+        else:
             self.bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=True)
 
     def update_batch(self, loss: float, accuracy: float | None) -> None:
-        if self.bar is not None:
+        if self.bar is not None and not self.whole_run:
             self.bar.update(1)
             if self.bar.n % 20 == 0 or self.bar.n == self.bar.total:
                 shown = {"loss": f"{loss:.4f}"}
@@ -63,7 +72,11 @@ class Progress:
                 self.bar.set_postfix(shown, refresh=False)
 
     def end_epoch(self, epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
-        if self.bar is not None:
+        if self.whole_run:
+            width = terminal_width()
+            self.bar.set_postfix_str(format_logs(logs, width and width - BAR_SPACE), refresh=False)
+            self.bar.update(1)
+        elif self.bar is not None:
             width = terminal_width()
             self.bar.set_postfix_str(format_logs(logs, width and width - BAR_SPACE), refresh=True)
             self.bar.close()
@@ -77,6 +90,7 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+        self.whole_run = False
 
     def message(self, text: str) -> None:
         if self.verbose:

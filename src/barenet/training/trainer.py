@@ -128,6 +128,12 @@ class Trainer:
         self._resume_point: dict | None = None
         self._warned: set[str] = set()
 
+    @property
+    def resume_batch(self) -> int | None:
+        """After loading a checkpoint written in the middle of an epoch: the batches of epoch
+        ``epoch + 1`` already done; None when the run continues at the start of an epoch."""
+        return None if self._resume_point is None else self._resume_point["batch"]
+
     def _check_loss_fits_model(self) -> None:
         head = type(self.model.output_activation).__name__ if self.model.output_activation else None
         wanted = {"cross_entropy": "Softmax", "binary_cross_entropy": "Sigmoid"}.get(self.loss.name)
