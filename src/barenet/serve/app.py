@@ -251,7 +251,8 @@ async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     where = f"{request.method} {request.url.path}"
     if error.status_code == 404:
-        message = f"nothing at {request.url.path}; the page is at / and the API is {request.app.state.endpoints}"
+        endpoints = request.app.state.endpoints
+        message = f"nothing at {request.url.path}; the page is at / and the API is {endpoints}"
     elif error.status_code == 405:
         allowed = (error.headers or {}).get("Allow", "")
         message = f"{where} is not allowed; use {allowed}"

@@ -37,7 +37,7 @@ DIGITS = 4  # decimals of the probabilities and attention weights sent
 
 def text_routes(served: ServedModel) -> list[Route]:
     """The routes a text model adds: generation and attention."""
-    model, vocabulary = served.model, served.vocabulary
+    model, vocabulary, context = served.model, served.vocabulary, context_length(served.model)
     assert vocabulary is not None
 
     async def generate_endpoint(request: Request) -> StreamingResponse:
@@ -50,7 +50,7 @@ def text_routes(served: ServedModel) -> list[Route]:
 
     async def attention_endpoint(request: Request) -> JSONResponse:
         require_json(request)
-        text = await run_in_threadpool(attention_text, await request.body(), vocabulary, context_length(model))
+        text = await run_in_threadpool(attention_text, await request.body(), vocabulary, context)
         return await run_in_threadpool(lambda: JSONResponse(describe_attention(served, text)))
 
     return [

@@ -67,7 +67,8 @@ def json_object(data: bytes, keys: tuple[str, ...], required: str) -> dict:
     try:
         body = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
-        raise RequestError(400, f"the body is not valid JSON ({error}); send JSON such as {example}") from None
+        raise RequestError(400, f"the body is not valid JSON ({error}); send JSON such as {example}") \
+            from None
     if not isinstance(body, dict):
         raise RequestError(422, f"expected a JSON object such as {example}; got {json_kind(body)}")
     unknown = sorted(set(body) - set(keys))
