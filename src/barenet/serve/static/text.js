@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const HEATMAP_SIDE = 136;  // CSS pixels of one head's square, about
+const GRID_HEIGHT = 400;  // CSS pixels the heads' squares share, top to bottom, about
 const VISIBLE = { "\n": "↵", " ": "␣", "\t": "⇥" };  // characters that would not show on their own
 const shown = (character) => VISIBLE[character] || character;
 const state = {
@@ -158,8 +158,8 @@ async function postJSON(url, value) {
 function showAttention(index, answer) {
   state.answer = answer;
   const last = answer.tokens.length - 1;
-  const tail = answer.tokens.slice(-12).map(shown).join("");
-  $("next-title").textContent = `3 · After “${answer.tokens.length > 12 ? "…" : ""}${tail}”, it expects`;
+  const tail = answer.tokens.slice(-24).map(shown).join("");
+  $("next-after").textContent = `after “${answer.tokens.length > 24 ? "…" : ""}${tail}”`;
   const actual = index + 1 < state.text.length ? state.text[index + 1] : null;
   showBars(answer.next[last], actual);
   $("next-note").replaceChildren(actual === null ? "The text ends here." : "What came next: ",
@@ -204,7 +204,8 @@ function drawHeads(layers, row) {
   for (let h = 0; h < heads; h++) cells.push(label(`head ${h + 1}`, "head-label"));
   layers.forEach((layer, l) => {
     cells.push(label(`layer ${l + 1}`, "layer-label"));
-    layer.forEach((weights, h) => cells.push(headCanvas(weights, row, `layer ${l + 1}, head ${h + 1}`)));
+    const side = Math.max(96, Math.min(200, GRID_HEIGHT / layers.length));  // 2 layers: 200 px, 6: 96 px
+    layer.forEach((weights, h) => cells.push(headCanvas(weights, row, side, `layer ${l + 1}, head ${h + 1}`)));
   });
   grid.replaceChildren(...cells);
 }
@@ -216,9 +217,9 @@ function label(text, kind) {
   return element;
 }
 
-function headCanvas(weights, row, name) {
+function headCanvas(weights, row, side, name) {
   const t = weights.length;
-  const scale = Math.max(1, Math.round(HEATMAP_SIDE / t));
+  const scale = Math.max(1, Math.floor(side / t));
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = t * scale;
   canvas.style.width = canvas.style.height = `${t * scale}px`;
@@ -226,7 +227,7 @@ function headCanvas(weights, row, name) {
   const context = canvas.getContext("2d");
   const image = context.createImageData(t * scale, t * scale);
   for (let r = 0; r < t; r++) {
-    const dim = r === row ? 1 : 0.5;  // the selected character's row at full brightness
+    const dim = r === row ? 1 : 0.6;  // the selected character's row at full brightness
     for (let c = 0; c < t; c++) {
       const [red, green, blue] = heat(Math.sqrt(weights[r][c])).map((v) => Math.round(v * dim));
       for (let y = r * scale; y < (r + 1) * scale; y++) {
