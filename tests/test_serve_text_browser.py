@@ -8,25 +8,15 @@ picture); otherwise it goes to the test's temporary folder.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
 import pytest
+from browser_helpers import BROWSER_MARKS, launched_browser, lit_pixels, open_page
 from PIL import Image
-from serve_helpers import load_served, running_server, tiny_gpt
+from serve_helpers import load_served, tiny_gpt
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright (pip)")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason="no /usr/bin/chromium: apt-get install chromium"),
-]
+pytestmark = BROWSER_MARKS
 PROMPT = "JULIET:\nO Romeo"
 
 
@@ -39,50 +29,14 @@ def model_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@contextlib.contextmanager
-def open_page(browser, served):
-    """The page of a server serving ``served``, loaded; fails on any JavaScript error."""
-    with running_server(served) as url:
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        try:
-            page.goto(url)
-            page.wait_for_selector("body[data-ready='1']")
-            yield page
-        finally:
-            page.close()
-        assert errors == []
+    with launched_browser() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
 def page(browser, model_file):
     with open_page(browser, load_served(model_file)) as page:
         yield page
-
-
-def lit_pixels(page, selector: str) -> list[int]:
-    """For each canvas matching ``selector``: how many of its pixels are not black or white."""
-    return page.evaluate(
-        """(selector) => [...document.querySelectorAll(selector)].map((canvas) => {
-            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-            let lit = 0;
-            for (let i = 0; i < data.length; i += 4) {
-                const sum = data[i] + data[i + 1] + data[i + 2];
-                if (sum > 30 && sum < 735) lit++;
-            }
-            return lit;
-        })""",
-        selector,
-    )
 
 
 def generate(page, prompt: str, length: int, seed: str = "0") -> str:
@@ -170,8 +124,11 @@ def test_stop_ends_a_long_generation(page):
     page.fill("#prompt", "O")
     page.fill("#length", "2000")
     page.click("#generate")
-    page.wait_for_function("() => Number(document.body.dataset.generated) >= 5")
-    page.click("#stop")
+    page.wait_for_function("""() => {  // press Stop as soon as 5 characters are in (a tiny model is quick)
+        if (Number(document.body.dataset.generated) < 5) return false;
+        document.getElementById("stop").click();
+        return true;
+    }""")
     page.wait_for_selector("body[data-generating='0']")
     assert 5 <= len(text_of(page)) - 1 < 2000 and page.inner_text("#status") == ""
 
