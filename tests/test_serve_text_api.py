@@ -134,6 +134,7 @@ def test_attention_is_every_heads_weights_and_the_next_character_odds(server, se
     assert np.all(weights[..., np.triu_indices(t, 1)[0], np.triu_indices(t, 1)[1]] == 0)  # causal
     expected = np.stack(attention_maps(served.model, served.vocabulary.encode(text)))
     np.testing.assert_allclose(weights, expected, atol=5e-5)
+    assert max(len(repr(value)) for value in weights.ravel().tolist()) <= 6  # 0.1234: no float32 digits
     probabilities = served.model.predict_proba(served.vocabulary.encode(text)[None])[0]
     assert len(answer["next"]) == t
     for position, odds in enumerate(answer["next"]):

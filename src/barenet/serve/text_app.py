@@ -89,7 +89,7 @@ def describe_attention(served: ServedModel, text: str) -> dict:
     characters = served.vocabulary.characters
     return {
         "tokens": list(text),
-        "layers": [[np.round(head, DIGITS).tolist() for head in layer] for layer in maps],
+        "layers": [np.round(layer.astype(np.float64), DIGITS).tolist() for layer in maps],  # short numbers
         "next": [
             {"characters": [characters[i] for i in row],
              "probabilities": np.round(probabilities[position, row], DIGITS).tolist()}
