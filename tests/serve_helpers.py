@@ -1,5 +1,6 @@
 """What the ``barenet serve`` tests share: a real uvicorn server on a free 127.0.0.1 port,
-run in a thread and stopped when the test ends, and small models and run folders to serve."""
+run in a thread and stopped when the test ends, and small models and run folders to serve
+(digit classifiers, and a tiny GPT that has learned a few lines of text)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import numpy as np
 import pytest
 
 import barenet
+from barenet.datasets.text import CharVocabulary
 from barenet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU, Rescale, Reshape, Softmax
+from barenet.losses import CrossEntropy
+from barenet.optim import AdamW
 
 EXTRA = "barenet serve needs the serve extra: pip install barenet[serve]"
 uvicorn = pytest.importorskip("uvicorn", reason=EXTRA)
@@ -95,6 +99,26 @@ def write_run_folder(folder: Path, model: barenet.Sequential, with_data: bool = 
     return folder
 
 
+LINES = ("ROMEO:\nBut soft, what light through yonder window breaks?\n"
+         "It is the east, and Juliet is the sun.\n\nJULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n\n")
+
+
+def tiny_gpt(steps: int = 60, context: int = 32) -> barenet.Sequential:
+    """A 2-layer, 2-head GPT, 32 wide, trained for ``steps`` AdamW steps on :data:`LINES`
+    (seeded: a few seconds), its vocabulary in its metadata as ``barenet train`` keeps it."""
+    vocabulary = CharVocabulary.from_text(LINES)
+    windows = np.lib.stride_tricks.sliding_window_view(vocabulary.encode(LINES * 3), context + 1)
+    model = barenet.gpt(vocabulary.size, context=context, layers=2, heads=2, width=32, rng=0)
+    optimizer, loss, rng = AdamW(model.parameters(), lr=1e-2), CrossEntropy(), np.random.default_rng(0)
+    for _ in range(steps):
+        batch = windows[rng.integers(0, len(windows), 16)]
+        model.compute_gradients(batch[:, :-1], batch[:, 1:], loss)
+        optimizer.step()
+    model.metadata["vocabulary"] = vocabulary.to_dict()
+    return model
+
+
 __all__ = [
-    "digit_images", "load_served", "random_classifier", "random_cnn", "running_server", "write_run_folder"
+    "LINES", "digit_images", "load_served", "random_classifier", "random_cnn", "running_server", "tiny_gpt",
+    "write_run_folder",
 ]

@@ -8,27 +8,19 @@ Never downloads a browser: it uses /usr/bin/chromium and skips, saying why, with
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_helpers import BROWSER_MARKS, launched_browser, lit_pixels, open_page
 from helpers import DATA_DIR, barenet, cli_environment, mnist_present
 from PIL import Image
-from serve_helpers import load_served, random_cnn, running_server
+from serve_helpers import load_served, random_cnn
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-
-playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright (pip)")
 pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason="no /usr/bin/chromium: apt-get install chromium"),
+    *BROWSER_MARKS,
     pytest.mark.skipif(not mnist_present(), reason=f"the browser tests train on MNIST; not in {DATA_DIR}"),
 ]
 
@@ -48,28 +40,8 @@ def run_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@contextlib.contextmanager
-def open_page(browser, served):
-    """The page of a server serving ``served``, loaded; fails on any JavaScript error."""
-    with running_server(served) as url:
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        try:
-            page.goto(url)
-            page.wait_for_selector("body[data-ready='1']")
-            yield page
-        finally:
-            page.close()
-        assert errors == []
+    with launched_browser() as browser:
+        yield browser
 
 
 @pytest.fixture(scope="module")
@@ -104,22 +76,6 @@ def wait_for_last_answer(page) -> str:
 
 def answers(page) -> int:
     return int(page.evaluate("() => Number(document.body.dataset.predictions || 0)"))
-
-
-def lit_pixels(page, selector: str) -> list[int]:
-    """For each canvas matching ``selector``: how many of its pixels are not black or white."""
-    return page.evaluate(
-        """(selector) => [...document.querySelectorAll(selector)].map((canvas) => {
-            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-            let lit = 0;
-            for (let i = 0; i < data.length; i += 4) {
-                const sum = data[i] + data[i + 1] + data[i + 2];
-                if (sum > 30 && sum < 735) lit++;
-            }
-            return lit;
-        })""",
-        selector,
-    )
 
 
 SMALL_SEVEN = [[(158, 158), (182, 158), (174, 170), (168, 186)]]  # 30 pixels: a sixth of the square

@@ -8,6 +8,8 @@
     GET  /api/run          a run folder's learning curves and test confusion matrix
     GET  /api/run/cell?true=T&predicted=P   the test images in one cell of that matrix
 
+A text model gets its own page and API instead of the digit page's (text_app.py).
+
 Starlette on uvicorn: a small ASGI toolkit and server, no template engine, no ORM, nothing
 to configure; the model is NumPy, so the server only routes requests and moves bytes.
 The model work runs in Starlette's thread pool: prediction is stateless, so requests share
@@ -33,6 +35,7 @@ from ..runs.images import Digit
 from .explain import explain, predict
 from .inputs import ACCEPTED, MAX_BODY_BYTES, MAX_IMAGE_PIXELS, RequestError, digit_from_image, row_from_json
 from .served import ServedModel
+from .text_app import TEXT_ENDPOINTS, TEXT_STATIC_FILES, describe_text, text_routes
 
 STATIC_FILES = {  # URL path: (file in static/, media type); nothing else on disk is ever served
     "/": ("index.html", "text/html"),
@@ -49,8 +52,11 @@ ENDPOINTS = "GET /api/model, POST /api/predict, POST /api/explain, GET /api/run,
 
 
 def create_app(served: ServedModel, max_body_bytes: int = MAX_BODY_BYTES) -> ASGIApp:
-    """The ASGI application serving ``served``; bodies over ``max_body_bytes`` are refused (413)."""
-    pages = {path: (read_static(name), kind) for path, (name, kind) in STATIC_FILES.items()}
+    """The ASGI application serving ``served``; bodies over ``max_body_bytes`` are refused (413).
+    A text model gets the text page and its API; an image model the digit page and its API."""
+    text = served.vocabulary is not None
+    files = TEXT_STATIC_FILES if text else STATIC_FILES
+    pages = {path: (read_static(name), kind) for path, (name, kind) in files.items()}
 
     async def page(request: Request) -> Response:
         content, kind = pages[request.url.path]
@@ -73,11 +79,11 @@ def create_app(served: ServedModel, max_body_bytes: int = MAX_BODY_BYTES) -> ASG
     async def cell_endpoint(request: Request) -> JSONResponse:
         return JSONResponse(describe_cell(served, request.query_params))
 
-    routes = [Route(path, page) for path in pages] + [
-        Route("/api/model", model_info),
+    routes = [Route(path, page) for path in pages] + [Route("/api/model", model_info),
+                                                      Route("/api/run", run_endpoint)]
+    routes += text_routes(served) if text else [
         Route("/api/predict", predict_endpoint, methods=["POST"]),
         Route("/api/explain", explain_endpoint, methods=["POST"]),
-        Route("/api/run", run_endpoint),
         Route("/api/run/cell", cell_endpoint),
     ]
     app = Starlette(
@@ -86,6 +92,7 @@ def create_app(served: ServedModel, max_body_bytes: int = MAX_BODY_BYTES) -> ASG
             RequestError: request_error, HTTPException: http_error, Exception: internal_error
         },
     )
+    app.state.endpoints = TEXT_ENDPOINTS if text else ENDPOINTS  # named when a path is not found
     return BodyLimit(app, max_body_bytes)
 
 
@@ -179,6 +186,7 @@ def describe_model(served: ServedModel, max_body_bytes: int) -> dict:
         "class_names": served.class_names,
         "run": served.run is not None,
         "limits": {"max_body_bytes": max_body_bytes, "max_image_pixels": MAX_IMAGE_PIXELS},
+        "text": describe_text(served) if served.vocabulary is not None else None,
     }
 
 
@@ -243,7 +251,8 @@ async def http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     where = f"{request.method} {request.url.path}"
     if error.status_code == 404:
-        message = f"nothing at {request.url.path}; the page is at / and the API is {ENDPOINTS}"
+        endpoints = request.app.state.endpoints
+        message = f"nothing at {request.url.path}; the page is at / and the API is {endpoints}"
     elif error.status_code == 405:
         allowed = (error.headers or {}).get("Allow", "")
         message = f"{where} is not allowed; use {allowed}"

@@ -13,7 +13,7 @@ import socket
 from ..errors import BarenetError
 
 BLAS_THREADS = 1  # per request: requests run side by side, and small products gain nothing from more
-HELP = "a web page to draw digits on and watch the network decide"
+HELP = "a web page to draw digits on and watch the network decide (for a text model: write with it)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

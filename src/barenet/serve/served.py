@@ -5,6 +5,9 @@ A run folder (``barenet train`` writes one) holds ``model.npz``, ``config.toml``
 run's test data, each cell with the test images that fell into it. The test predictions are
 computed once, when the server starts; when the data cannot be found the page says so and
 leaves that part out.
+
+A text model (its first layer an Embedding, its vocabulary in its metadata) gets the text page
+instead: a prompt, generation, attention; its run folder adds only its learning curves.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets.text import CharVocabulary
 from ..errors import BarenetError, RunFolderError
-from ..layers import Softmax
+from ..layers import Embedding, Softmax
 from ..metrics import confusion_matrix
 from ..model import Sequential, load
+from ..model.generation import model_vocabulary
 from ..runs.config import read_toml
 from ..runs.data_sources import FASHION_CLASSES, load_data
 from ..runs.model_data import checked_metadata
@@ -63,6 +68,7 @@ class ServedModel:
     class_names: list[str]
     run: RunReport | None = None
     ink_statistics: dict | None = None  # the training images' ink ranges (runs.images.unusual_ink)
+    vocabulary: CharVocabulary | None = None  # a text model's characters; None for an image model
 
     def as_model_input(self, rows: np.ndarray) -> np.ndarray:
         """Rows of 784 pixels reshaped to the model's per-sample input shape, in its dtype."""
@@ -70,7 +76,8 @@ class ServedModel:
 
 
 def load_served(path: str | Path, data_dir: str | None = None) -> ServedModel:
-    """The model file, or the run folder, at ``path``, checked to be a 28x28 image classifier."""
+    """The model file, or the run folder, at ``path``, checked to be a 28x28 image classifier
+    or a text model (an Embedding first, its vocabulary in its metadata)."""
     path = Path(path)
     if path.is_dir():
         model_path = path / MODEL_FILE
@@ -84,10 +91,17 @@ def load_served(path: str | Path, data_dir: str | None = None) -> ServedModel:
     else:
         raise RunFolderError(f"no model file or run folder at {path}")
     model = load(model_path)
+    shown_name = f"{path.name}/{MODEL_FILE}" if path.is_dir() else path.name  # no server paths on the page
+    if isinstance(model.layers[0], Embedding):
+        vocabulary = model_vocabulary(model, str(model_path))
+        served = ServedModel(model, shown_name, list(vocabulary.characters), vocabulary=vocabulary)
+        if path.is_dir():
+            served.run = RunReport(path)
+            read_history(served.run)
+        return served
     check_servable(model, str(model_path))
     settings = read_toml(path / CONFIG_FILE) if path.is_dir() and (path / CONFIG_FILE).is_file() else {}
     names = class_names(settings.get("dataset"), model_classes(model))
-    shown_name = f"{path.name}/{MODEL_FILE}" if path.is_dir() else path.name  # no server paths on the page
     statistics = checked_metadata(model, str(model_path)).get("ink_statistics")
     served = ServedModel(model, shown_name, names, ink_statistics=statistics)
     if path.is_dir():
@@ -122,13 +136,7 @@ def class_names(dataset: object, n_classes: int) -> list[str]:
 
 def read_run(folder: Path, served: ServedModel, settings: dict, data_dir: str | None) -> RunReport:
     report = RunReport(folder)
-    if (folder / HISTORY_FILE).is_file():
-        try:
-            report.history = read_history_csv(folder / HISTORY_FILE)
-        except (BarenetError, OSError, ValueError, KeyError) as error:
-            report.notes.append(f"learning curves left out: {HISTORY_FILE} cannot be read ({error})")
-    else:
-        report.notes.append(f"learning curves left out: the run folder has no {HISTORY_FILE}")
+    read_history(report)
     dataset = settings.get("dataset")
     if not isinstance(dataset, str):
         report.notes.append(f"confusion matrix left out: no dataset named in {CONFIG_FILE}")
@@ -147,6 +155,17 @@ def read_run(folder: Path, served: ServedModel, settings: dict, data_dir: str | 
         return report
     report.confusion = confusion_cells(served, data.x_test, data.y_test, dataset)
     return report
+
+
+def read_history(report: RunReport) -> None:
+    """The run's learning curves into ``report`` (or a note saying why they are left out)."""
+    if not (report.folder / HISTORY_FILE).is_file():
+        report.notes.append(f"learning curves left out: the run folder has no {HISTORY_FILE}")
+        return
+    try:
+        report.history = read_history_csv(report.folder / HISTORY_FILE)
+    except (BarenetError, OSError, ValueError, KeyError) as error:
+        report.notes.append(f"learning curves left out: {HISTORY_FILE} cannot be read ({error})")
 
 
 def confusion_cells(
