@@ -19,10 +19,13 @@ from ..runs.data_sources import Data, load_data, test_file_for_model
 from ..runs.model_data import checked_metadata
 from ..runs.plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
 from ..runs.recipe import prepare_run
+from ..runs.text_plots import plot_text_history
+from ..runs.text_settings import TEXT_DATASETS
 from ..runs.training_run import config_from_checkpoint, new_run_folder, train_run
 from ..training import evaluate
 from ..training.callbacks import read_history_csv
 from .predictions import command_predict  # noqa: F401 - the command lives there; main imports it from here
+from .text_commands import evaluate_text, is_text_model, model_file, run_settings
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 GRADCHECK_ALL, GRADCHECK_SUBSET = 5_000, 100  # above 5,000 parameters, 100 random entries of each array
@@ -53,7 +56,7 @@ def command_train(arguments: argparse.Namespace) -> int:
             return EXIT_ERROR
     if result.history.stop_reason:
         print(result.history.stop_reason)
-    print(f"test {format_metrics(result.test_metrics)}")
+    print(f"{result.scored_on} {format_metrics(result.test_metrics)}")
     print(f"run folder: {result.folder}")
     return 0
 
@@ -90,12 +93,6 @@ def thread_limit(threads: int | None):
 # ---- evaluate, predict, summary -----------------------------------------------------------------
 
 
-def run_settings(model_path: str) -> dict:
-    """The settings in the config.toml beside a model, if there is one."""
-    config_path = Path(model_path).parent / "config.toml"
-    return read_toml(config_path) if config_path.is_file() else {}
-
-
 def data_for_model(arguments: argparse.Namespace) -> tuple[Data, dict]:
     settings = run_settings(arguments.model)
     dataset = arguments.dataset or settings.get("dataset")
@@ -112,7 +109,10 @@ def data_for_model(arguments: argparse.Namespace) -> tuple[Data, dict]:
 
 
 def command_evaluate(arguments: argparse.Namespace) -> int:
+    arguments.model = str(model_file(arguments.model))
     model = load(arguments.model)
+    if is_text_model(model):
+        return evaluate_text(model, Path(arguments.model), arguments.dataset, arguments.data_dir)
     metadata = checked_metadata(model, arguments.model)
     if arguments.dataset is not None and check_dataset(arguments.dataset) in ("csv", "npz"):
         path = arguments.dataset.split(":", 1)[1]  # a file of test rows: every row is scored
@@ -147,7 +147,11 @@ def matrix_text(matrix: np.ndarray, names: Sequence[str]) -> str:
 
 
 def command_summary(arguments: argparse.Namespace) -> int:
-    print(load(arguments.model).summary())
+    model = load(model_file(arguments.model))
+    print(model.summary())
+    if is_text_model(model):
+        characters = model.metadata["vocabulary"]["characters"]
+        print(f"vocabulary: {len(characters)} characters: {characters!r}")
     return 0
 
 
@@ -201,7 +205,11 @@ def command_plot(arguments: argparse.Namespace) -> int:
     history_path = folder / "history.csv"
     if not history_path.is_file():
         raise FileNotFoundError(f"no history.csv in {folder}; give a run folder made by barenet train")
-    path = plot_history(read_history_csv(history_path), folder / "history.png")
+    settings = run_settings(history_path)
+    if check_dataset(settings.get("dataset", "mnist")) in TEXT_DATASETS:  # loss against steps
+        path = plot_text_history(read_history_csv(history_path), settings["eval_every"], folder / "history.png")
+    else:
+        path = plot_history(read_history_csv(history_path), folder / "history.png")
     print(f"learning curves: {path}")
     return 0
 

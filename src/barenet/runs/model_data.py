@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ModelFileError
 from ..layers import Layer, Rescale, Standardize
 from ..model import Sequential
+from ..model.generation import model_vocabulary
 from .config import SMALL_DATA_STEPS, RunConfig
 from .data_sources import Data
 from .images import INK_MEASURES, ink_statistics
@@ -166,4 +167,6 @@ def checked_metadata(model: Sequential, source: str) -> dict:
         if not valid:
             raise ModelFileError(f"{source}: metadata.ink_statistics is malformed; the file is damaged")
         checked["ink_statistics"] = statistics
+    if metadata.get("vocabulary") is not None:
+        checked["vocabulary"] = model_vocabulary(model, source).to_dict()
     return checked

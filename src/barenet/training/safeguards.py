@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..layers import Rescale, Standardize
+from ..layers import Embedding, Rescale, Standardize
 
 if TYPE_CHECKING:
     from ..model import Sequential
@@ -27,7 +27,7 @@ def divergence_message(what: str, epoch: int, batch: int, lr: float, kept: str) 
 
 def input_scale_message(model: Sequential, x: np.ndarray) -> str | None:
     """Inputs far from unit scale (e.g. 0-255 pixels) that no layer rescales."""
-    if any(isinstance(layer, (Rescale, Standardize)) for layer in model.layers) or not x.size:
+    if any(isinstance(layer, (Rescale, Standardize, Embedding)) for layer in model.layers) or not x.size:
         return None
     sample = x[:1000]  # enough to tell 0-255 pixels from scaled data, without a pass over all
     typical = float(np.sqrt(np.mean(np.square(sample, dtype=np.float64))))  # root mean square
@@ -47,9 +47,10 @@ def collapse_message(model: Sequential, x: np.ndarray, y: np.ndarray, epoch: int
     first ``n_samples`` training samples although the data are not that lopsided."""
     if model.task != "classification" or len(y) < 100:
         return None
-    predicted_counts = np.bincount(model.predict(x[:n_samples]))
+    predicted_counts = np.bincount(model.predict(x[:n_samples]).reshape(-1))  # sequences: every position
     top_share = predicted_counts.max() / predicted_counts.sum()
-    true_top_share = np.bincount(y).max() / len(y)
+    labels = y if y.ndim == 1 else y[:n_samples].reshape(-1)
+    true_top_share = np.bincount(labels).max() / len(labels)
     if top_share <= 0.9 or true_top_share >= 0.6:
         return None
     return (

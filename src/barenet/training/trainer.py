@@ -190,7 +190,7 @@ class Trainer:
         if message:
             self._warn("scale", message)
         last_epoch = int(epochs)
-        progress = Progress(verbose, verbose_every)
+        progress = Progress(verbose, verbose_every, self.steps_per_epoch)
         self.stop_training = False
         for callback in callbacks:
             callback.on_train_begin(self)
