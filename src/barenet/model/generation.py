@@ -37,9 +37,9 @@ def model_vocabulary(model: Sequential, source: str = "the model") -> CharVocabu
         vocabulary = CharVocabulary.from_dict(stored)
     except DatasetError as error:
         raise ModelFileError(f"{source}: metadata.vocabulary is damaged ({error})") from None
-    if vocabulary.size != model.out_features:
+    if vocabulary.size != model.output_shape[-1]:
         raise ModelFileError(f"{source}: the vocabulary has {vocabulary.size} characters but the model "
-                             f"scores {model.out_features}; the file is damaged")
+                             f"scores {model.output_shape[-1]}; the file is damaged")
     return vocabulary
 
 
