@@ -207,7 +207,8 @@ def command_plot(arguments: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no history.csv in {folder}; give a run folder made by barenet train")
     settings = run_settings(history_path)
     if check_dataset(settings.get("dataset", "mnist")) in TEXT_DATASETS:  # loss against steps
-        path = plot_text_history(read_history_csv(history_path), settings["eval_every"], folder / "history.png")
+        history = read_history_csv(history_path)
+        path = plot_text_history(history, settings["eval_every"], folder / "history.png")
     else:
         path = plot_history(read_history_csv(history_path), folder / "history.png")
     print(f"learning curves: {path}")

@@ -42,8 +42,8 @@ from .commands import (
     command_summary,
     command_train,
 )
-from .text_commands import command_generate
 from .help_text import TRAIN_EPILOG, HelpFormatter, choices_metavar, default_text
+from .text_commands import command_generate
 
 MAX_SHOWN = 400  # samples a `barenet data` picture shows at most
 

@@ -81,7 +81,8 @@ def command_predict(arguments: argparse.Namespace) -> int:
     if is_text_model(model):
         return predict_text(model, path, arguments)
     if arguments.text is not None or not arguments.files:
-        raise ConfigError(f"{arguments.model} is not a text model: give image or CSV files to predict, not --text")
+        raise ConfigError(f"{arguments.model} is not a text model: give image or CSV files to predict, "
+                          "not --text")
     arguments.model = str(path)
     metadata = checked_metadata(model, arguments.model)
     n_classes = max(model.out_features, 2)

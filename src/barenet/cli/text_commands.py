@@ -39,8 +39,8 @@ def model_file(path: str) -> Path:
     found = Path(path)
     if found.is_dir():
         if not (found / MODEL_FILE).is_file():
-            raise RunFolderError(f"{found} is a folder without {MODEL_FILE}; give a model file or a run folder "
-                                 "made by barenet train")
+            raise RunFolderError(f"{found} is a folder without {MODEL_FILE}; give a model file or a run "
+                                 "folder made by barenet train")
         return found / MODEL_FILE
     return found
 
@@ -85,8 +85,8 @@ def evaluate_text(model: Sequential, path: Path, dataset: str | None, data_dir: 
     settings = run_settings(path)
     dataset = dataset or settings.get("dataset")
     if dataset is None:
-        raise ConfigError(f"which text should {path} be evaluated on? There is no config.toml beside it; give "
-                          "--dataset tinyshakespeare or --dataset text:PATH")
+        raise ConfigError(f"which text should {path} be evaluated on? There is no config.toml beside it; "
+                          "give --dataset tinyshakespeare or --dataset text:PATH")
     given = {"dataset": dataset, "context": context_length(model)}
     config = build_config({**settings, **given} if settings else given)
     vocabulary = model_vocabulary(model, str(path))
@@ -106,7 +106,8 @@ def evaluate_text(model: Sequential, path: Path, dataset: str | None, data_dir: 
 def predict_text(model: Sequential, path: Path, arguments: argparse.Namespace) -> int:
     """The likeliest next characters after ``--text``, with their probabilities."""
     if arguments.files or arguments.text is None:
-        raise ConfigError(f"{path} is a text model: give the text to continue with --text \"ROMEO:\", not files")
+        raise ConfigError(f"{path} is a text model: give the text to continue with --text \"ROMEO:\", "
+                          "not files")
     vocabulary = model_vocabulary(model, str(path))
     try:
         ids = encode_prompt(vocabulary, arguments.text)

@@ -99,7 +99,8 @@ def generate(
     rng, context = as_generator(rng), context_length(model)
     for _ in range(length):
         probabilities = next_character_probabilities(model, np.array(ids[-context:]))
-        choice = int(rng.choice(len(probabilities), p=sampling_distribution(probabilities, temperature, top_k)))
+        weights = sampling_distribution(probabilities, temperature, top_k)
+        choice = int(rng.choice(len(weights), p=weights))
         ids.append(choice)
         yield vocabulary.characters[choice]
 

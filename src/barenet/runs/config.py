@@ -69,7 +69,7 @@ class RunConfig:
     settings" (see :func:`resolve_for_data`) or, for ``data_dir``, ``out``, ``train_limit``
     and ``threads``, "not set"."""
 
-    dataset: str = "mnist"  # mnist, fashion-mnist, sine, spirals, csv:PATH, npz:PATH, tinyshakespeare, text:PATH
+    dataset: str = "mnist"  # one of DATASETS: mnist, sine, csv:PATH, npz:PATH, tinyshakespeare, text:PATH, ...
     data_dir: str | None = None  # where to look for data files first
     # MLP widths, e.g. [784, 256, 128, 10], [[layers]] tables, or a text model's blocks (gpt) or LSTMs
     layers: int | list[int] | list[dict] | None = None
@@ -107,7 +107,7 @@ class RunConfig:
     verbose_every: int = 0  # 0: a progress bar per epoch on a terminal; N: a line every N epochs
     quiet: bool = False
     dtype: str = "float32"
-    preprocess: str | None = "scale"  # scale to [0, 1], standardize or robust (median/IQR) per feature, or none
+    preprocess: str | None = "scale"  # scale to [0, 1], standardize or robust (median/IQR) per feature, none
     train_limit: int | None = None  # train on the first N training samples only
     label_column: int | str | None = None  # csv: the label's name or 0-based position; None: by name/last
     task: str | None = None  # csv/npz: classification or regression; None: from the labels
@@ -257,7 +257,8 @@ def check_type(key: str, value: object) -> object:
                 if any(abs(item) > MAX_SETTING_INTEGER for item in value) or len(value) > 1000:
                     raise ConfigError(f"{key} holds sizes far larger (or more) than any network has")
                 return [float(item) for item in value] if numbers != (int,) else list(value)
-    names = [TYPE_NAMES.get(kind, f"a list of {'numbers' if typing.get_args(kind) == (float,) else 'integers'}")
+    lists = {(float,): "a list of numbers"}
+    names = [TYPE_NAMES.get(kind, lists.get(typing.get_args(kind), "a list of integers"))
              for kind in allowed if kind is not type(None)]
     raise ConfigError(f"{key} must be {' or '.join(names)}; got {value!r}")
 
@@ -314,7 +315,8 @@ def check_values(config: RunConfig) -> None:
         )
     cosine_only = [key for key in ("warmup", "min_lr") if getattr(config, key) is not None]
     if cosine_only and config.lr_schedule != "cosine":
-        raise ConfigError(f"{', '.join(cosine_only)} apply to the cosine schedule, not {config.lr_schedule!r}")
+        raise ConfigError(f"{', '.join(cosine_only)} apply to the cosine schedule, "
+                          f"not {config.lr_schedule!r}")
     if config.betas is not None and (len(config.betas) != 2 or not takes_betas(config.optimizer)):
         with_betas = [name for name in CHOICES["optimizer"] if takes_betas(name)]
         raise ConfigError(f"betas is a pair (beta1, beta2) for the optimizers {', '.join(with_betas)}; "
@@ -350,7 +352,8 @@ def resolve_for_data(
         layers=layers,
         output_activation=config.output_activation or OUTPUT_ACTIVATION[loss],
         loss=config.loss or loss,
-        init=None if text else config.init or ("he" if config.activation in ("relu", "leaky_relu") else "xavier"),
+        init=None if text else config.init or ("he" if config.activation in ("relu", "leaky_relu") else
+                                               "xavier"),
         lr=config.lr or defaults["lr"],
         momentum=config.momentum if config.momentum is not None else defaults.get("momentum"),
         weight_decay=config.weight_decay if config.weight_decay is not None else defaults["weight_decay"],

@@ -111,7 +111,8 @@ def load_data(
             Path(dataset.split(":", 1)[1]).expanduser())
         ids, none = text.ids, text.ids[:0]
         note = f"text: {len(ids):,} characters, {text.vocabulary.size} distinct, from {text.source}"
-        return Data(dataset, ids, none, none, none, "classification", notes=[note], vocabulary=text.vocabulary)
+        return Data(dataset, ids, none, none, none, "classification", notes=[note],
+                    vocabulary=text.vocabulary)
     if kind in ("csv", "npz"):
         path = Path(dataset.split(":", 1)[1]).expanduser()
         return from_table(dataset, load_table(path, label_column, task), test_data)

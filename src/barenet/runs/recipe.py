@@ -63,7 +63,7 @@ def prepare_run(config: RunConfig, load: Loader = load_data) -> PreparedRun:
 def check_layers_fit(config: RunConfig, data: Data) -> None:
     """Refuse layer widths that do not fit the data, saying what the data needs."""
     if config.model != "mlp" or is_layer_table(config.layers):
-        return  # a convolutional or text network's fit is checked as it is built (architectures.build_network)
+        return  # a convolutional or text network's fit is checked as it is built
     first, last = config.layers[0], config.layers[-1]
     if first != data.n_features:
         raise ConfigError(

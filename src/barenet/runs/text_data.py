@@ -56,4 +56,5 @@ def text_windows(data: Data, config) -> Data:
     notes = [*data.notes, f"split by position: {len(train):,} training characters, the last "
                           f"{len(validation):,} ({config.val_split:.0%}) validate: {len(x_test):,} fixed "
                           f"windows of {config.context}"]
-    return dataclasses.replace(data, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, notes=notes)
+    return dataclasses.replace(data, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+                               notes=notes)

@@ -61,7 +61,8 @@ def plot_attention(maps: list[np.ndarray], text: str, path: str | Path) -> Path:
     for layer in range(layers):
         for head in range(heads):
             axes = grid[layer, head]
-            image = axes.imshow(maps[layer][head], cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+            image = axes.imshow(maps[layer][head], cmap="viridis", vmin=0.0, vmax=1.0,
+                                interpolation="nearest")
             axes.set_xticks(ticks, labels, fontsize=7)
             axes.set_yticks(ticks, labels, fontsize=7)
             if layer == 0:

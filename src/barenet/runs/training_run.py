@@ -51,7 +51,14 @@ from .plots import (
     plot_regression_fit,
 )
 from .run_folders import locked_run_folder, stored_config
-from .text_run import SAMPLES_FILE, TextSamples, build_text_model, describe_text_model, draw_text_plots, text_scores
+from .text_run import (
+    SAMPLES_FILE,
+    TextSamples,
+    build_text_model,
+    describe_text_model,
+    draw_text_plots,
+    text_scores,
+)
 from .text_settings import evaluations, is_text
 
 MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
