@@ -219,6 +219,10 @@ def command_data(arguments: argparse.Namespace) -> int:
     data = load_data(arguments.dataset, arguments.data_dir, arguments.label_column, arguments.task)
     for note in data.notes:
         print(note)
+    if data.vocabulary is not None:  # a text: its characters and how it begins
+        print(f"characters: {data.vocabulary.characters!r}")
+        print(f"it begins:\n{data.vocabulary.decode(data.x_train[:300])}")
+        return 0
     print(f"{data.name}: {data.task}" + (f", {len(data.class_names)} classes" if data.class_names else ""))
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         print(

@@ -69,7 +69,7 @@ class RunConfig:
     settings" (see :func:`resolve_for_data`) or, for ``data_dir``, ``out``, ``train_limit``
     and ``threads``, "not set"."""
 
-    dataset: str = "mnist"  # one of DATASETS: mnist, sine, csv:PATH, npz:PATH, tinyshakespeare, text:PATH, ...
+    dataset: str = "mnist"  # one of DATASETS: mnist, sine, csv:PATH, tinyshakespeare, text:PATH, ...
     data_dir: str | None = None  # where to look for data files first
     # MLP widths, e.g. [784, 256, 128, 10], [[layers]] tables, or a text model's blocks (gpt) or LSTMs
     layers: int | list[int] | list[dict] | None = None

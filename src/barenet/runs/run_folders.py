@@ -32,6 +32,7 @@ LOCK_FILE = ".barenet.lock"
 RUN_FILES = (
     "model.npz", "config.toml", "history.csv", "checkpoint.npz", "history.png", "fit.png",
     "confusion_matrix.png", "misclassified.png", "first_layer_weights.png", "evaluate_confusion_matrix.png",
+    "samples.txt", "attention.png",
 )
 """Every file ``barenet train`` (and ``evaluate``) may write into a run folder."""
 RUN_ONLY_SETTINGS = ("out", "overwrite", "quiet", "verbose_every", "threads")
