@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from barenet.runs.choices import names
 
 from barenet.cli.main import main
 from barenet.errors import ConfigError
@@ -14,7 +15,6 @@ from barenet.init import INITIALIZERS
 from barenet.layers import ACTIVATIONS
 from barenet.losses import LOSSES
 from barenet.optim import DEFAULT_LR, OPTIMIZERS
-from barenet.runs.choices import names
 from barenet.runs.config import CHOICES, build_config, read_toml
 from barenet.schedules import SCHEDULES
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from barenet.runs.recipe import prepare_run
 from helpers import DATA_DIR, assert_same_arrays, barenet, cli_environment, mnist_present
 
 from barenet.runs.config import build_config
-from barenet.runs.recipe import prepare_run
 
 pytest.importorskip("optuna", reason="barenet sweep needs Optuna: pip install barenet[sweep]")
 
