@@ -136,7 +136,7 @@ def build_parser() -> ArgumentParser:
     )
     predict.add_argument("--text", help="text models: the text whose next character to predict")
     predict.add_argument("--top", type=positive, help="how many of the likeliest classes to show "
-                         "(default: 3; 10 characters for a text model)")
+                         "(default: 3); of a text model's next characters (default: 10)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     gradcheck = command("gradcheck", command_gradcheck, "check backpropagation against finite differences")

@@ -23,6 +23,7 @@ from ..model import Sequential, char_rnn, gpt
 from ..model.generation import attention_maps, generate
 from ..saving.atomic import write_atomic
 from ..training import Callback, History, evaluate
+from ..training.trainer import evaluation_batch
 from .data_sources import Data
 from .text_plots import plot_attention, plot_text_history
 
@@ -51,7 +52,7 @@ def describe_text_model(config) -> str:
 def text_scores(model: Sequential, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Cross-entropy in nats per character (the mean over every position of every window),
     its perplexity exp(loss), and next-character accuracy."""
-    scores = evaluate(model, x, y, loss="cross_entropy")
+    scores = evaluate(model, x, y, loss="cross_entropy", batch_size=evaluation_batch(model))
     return {"loss": scores["loss"], "perplexity": math.exp(scores["loss"]), "accuracy": scores["accuracy"]}
 
 
