@@ -182,7 +182,7 @@ def check_class_labels(y, n_classes: int, name: str = "y") -> np.ndarray:
             raise BarenetError(f"{name} must hold whole-number class ids; got non-integer values")
     elif labels.dtype.kind not in "iub":
         raise BarenetError(f"{name} must hold integer class ids; got dtype {labels.dtype}")
-    labels = labels.astype(np.int64)
+    labels = labels.astype(np.int64, copy=False)  # the windows of a whole text: one copy is enough
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise BarenetError(
             f"{name} holds labels outside [0, {n_classes}): found min {labels.min()}, "

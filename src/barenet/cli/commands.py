@@ -19,11 +19,14 @@ from ..runs.data_sources import Data, load_data, test_file_for_model
 from ..runs.model_data import checked_metadata
 from ..runs.plots import plot_confusion_matrix, plot_history, plot_image_grid, plot_samples
 from ..runs.recipe import prepare_run
-from ..runs.run_folders import model_path
+from ..runs.run_folders import model_path, run_settings
+from ..runs.text_plots import plot_text_history
+from ..runs.text_settings import TEXT_DATASETS
 from ..runs.training_run import config_from_checkpoint, new_run_folder, train_run
 from ..training import evaluate
 from ..training.callbacks import read_history_csv
 from .predictions import command_predict  # noqa: F401 - the command lives there; main imports it from here
+from .text_commands import evaluate_text, is_text_model
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 GRADCHECK_ALL, GRADCHECK_SUBSET = 5_000, 100  # above 5,000 parameters, 100 random entries of each array
@@ -54,7 +57,7 @@ def command_train(arguments: argparse.Namespace) -> int:
             return EXIT_ERROR
     if result.history.stop_reason:
         print(result.history.stop_reason)
-    print(f"test {format_metrics(result.test_metrics, run.config.loss)}")
+    print(f"{result.scored_on} {format_metrics(result.test_metrics, run.config.loss)}")
     print(f"run folder: {result.folder}")
     return 0
 
@@ -95,12 +98,6 @@ def thread_limit(threads: int | None):
 # ---- evaluate, predict, summary -----------------------------------------------------------------
 
 
-def run_settings(model_file: str) -> dict:
-    """The settings in the config.toml beside a model, if there is one."""
-    config_path = Path(model_file).parent / "config.toml"
-    return read_toml(config_path) if config_path.is_file() else {}
-
-
 def data_for_model(arguments: argparse.Namespace) -> tuple[Data, dict]:
     settings = run_settings(arguments.model)
     dataset = arguments.dataset or settings.get("dataset")
@@ -119,6 +116,8 @@ def data_for_model(arguments: argparse.Namespace) -> tuple[Data, dict]:
 def command_evaluate(arguments: argparse.Namespace) -> int:
     arguments.model = str(model_path(arguments.model))  # a run folder: its model.npz
     model = load(arguments.model)
+    if is_text_model(model):
+        return evaluate_text(model, Path(arguments.model), arguments.dataset, arguments.data_dir)
     metadata = checked_metadata(model, arguments.model)
     if arguments.dataset is not None and check_dataset(arguments.dataset) in ("csv", "npz"):
         path = arguments.dataset.split(":", 1)[1]  # a file of test rows: every row is scored
@@ -167,7 +166,11 @@ def matrix_text(matrix: np.ndarray, names: Sequence[str]) -> str:
 
 
 def command_summary(arguments: argparse.Namespace) -> int:
-    print(load(model_path(arguments.model)).summary())
+    model = load(model_path(arguments.model))
+    print(model.summary())
+    if is_text_model(model):
+        characters = model.metadata["vocabulary"]["characters"]
+        print(f"vocabulary: {len(characters)} characters: {characters!r}")
     return 0
 
 
@@ -221,7 +224,12 @@ def command_plot(arguments: argparse.Namespace) -> int:
     history_path = folder / "history.csv"
     if not history_path.is_file():
         raise FileNotFoundError(f"no history.csv in {folder}; give a run folder made by barenet train")
-    path = plot_history(read_history_csv(history_path), folder / "history.png")
+    settings = run_settings(history_path)
+    if check_dataset(settings.get("dataset", "mnist")) in TEXT_DATASETS:  # loss against steps
+        history = read_history_csv(history_path)
+        path = plot_text_history(history, settings["eval_every"], folder / "history.png")
+    else:
+        path = plot_history(read_history_csv(history_path), folder / "history.png")
     print(f"learning curves: {path}")
     return 0
 
@@ -230,6 +238,10 @@ def command_data(arguments: argparse.Namespace) -> int:
     data = load_data(arguments.dataset, arguments.data_dir, arguments.label_column, arguments.task)
     for note in data.notes:
         print(note)
+    if data.vocabulary is not None:  # a text: its characters and how it begins
+        print(f"characters: {data.vocabulary.characters!r}")
+        print(f"it begins:\n{data.vocabulary.decode(data.x_train[:300])}")
+        return 0
     print(f"{data.name}: {data.task}" + (f", {len(data.class_names)} classes" if data.class_names else ""))
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         print(

@@ -98,6 +98,17 @@ per-dataset defaults (the options above list them where they differ):
                         the model; epochs: enough for at least
                         {SMALL_DATA_STEPS} optimiser steps, {LOW_EPOCHS} to {HIGH_EPOCHS} epochs
 
+  tinyshakespeare,      text models, trained in optimiser steps (--steps, --eval-every).
+  text:PATH             --model gpt (default) is nanoGPT's baby GPT on a CPU: 4 layers,
+                        4 heads, width 128, context 64, batch 12, 2000 steps, dropout 0,
+                        AdamW lr 1e-3, betas 0.9 0.99, weight decay 0.1 (matrices only),
+                        gradient norm clipped to 1, 100 steps of warm-up, then a cosine
+                        decay to 1e-4. --model char-lstm: one LSTM of 256, Adam lr 3e-3,
+                        batch 32, 1000 steps, cosine decay to 0. The last 10 % of the text
+                        validates (--val-split), on a fixed set of 100 batches of windows;
+                        a sample of text is written at each evaluation. Then:
+                        barenet generate RUN --prompt "ROMEO:"
+
 CSV files (csv:PATH), as pandas and spreadsheets write them:
   one row per sample, features as numbers; the delimiter (, ; tab |) and quotes are
   detected, a header row is detected, a pandas index column (empty header cell) is

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from .. import __version__
 from ..allocator import reuse_freed_memory
 from ..errors import BarenetError
-from ..runs.choices import DECAY_PARAMETER, takes_momentum
+from ..model.generation import DEFAULT_TEMPERATURE, DEFAULT_TOP_K
+from ..runs.choices import DECAY_PARAMETER, takes_betas, takes_momentum
 from ..runs.config import CHOICES, DATASETS
 from ..serve import command as serve_command  # imports no web framework until it runs
 from ..sweep import command as sweep_command  # imports no Optuna until it runs
@@ -43,6 +44,7 @@ from .commands import (
     command_train,
 )
 from .help_text import TRAIN_EPILOG, HelpFormatter, choices_metavar, default_text
+from .text_commands import command_generate
 
 MAX_SHOWN = 400  # samples a `barenet data` picture shows at most
 MODEL_HELP = "a model file (model.npz), or a run folder holding one"
@@ -124,16 +126,20 @@ def build_parser() -> ArgumentParser:
     add_train_options(command("train", command_train, "train a network; with no options, MNIST to >= 98 %"))
 
     evaluate = command("evaluate", command_evaluate, "loss, accuracy, per-class scores and confusion matrix")
-    evaluate.add_argument("model", help=MODEL_HELP)
+    evaluate.add_argument("model", help="a model file (model.npz) or a run folder; a text model is scored "
+                          "on the fixed validation windows (loss in nats per character, perplexity)")
     add_data_options(evaluate)
     evaluate.add_argument("--plot", help="where to draw the confusion matrix (default: beside the model)")
 
-    predict = command("predict", command_predict, "predict the class of digit images or CSV rows")
+    predict = command("predict", command_predict, "predict the class of digit images or CSV rows, or the "
+                      "next character of a text")
     predict.add_argument("model", help=MODEL_HELP)
     predict.add_argument(
-        "files", nargs="+", metavar="FILE", help="PNG/JPEG images or CSV files of feature rows"
+        "files", nargs="*", metavar="FILE", help="PNG/JPEG images or CSV files of feature rows"
     )
-    predict.add_argument("--top", type=int, default=3, help="how many of the likeliest classes to show")
+    predict.add_argument("--text", help="text models: the text whose next character to predict")
+    predict.add_argument("--top", type=positive, help="how many of the likeliest classes to show "
+                         "(default: 3); of a text model's next characters (default: 10)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     gradcheck = command("gradcheck", command_gradcheck, "check backpropagation against finite differences")
@@ -159,6 +165,16 @@ def build_parser() -> ArgumentParser:
 
     summary = command("summary", command_summary, "the layers of a model and their parameter counts")
     summary.add_argument("model", help=MODEL_HELP)
+
+    generate = command("generate", command_generate, "write text with a text model, character by character")
+    generate.add_argument("model", metavar="RUN_OR_MODEL", help="a run folder or model file of a text model")
+    generate.add_argument("--prompt", default="\n", help="the text to continue (default: a line break)")
+    generate.add_argument("--length", type=count, default=500, help="characters to write")
+    generate.add_argument("--temperature", type=temperature, default=DEFAULT_TEMPERATURE,
+                          help="below 1: safer, more repetitive text; above 1: wilder")
+    generate.add_argument("--top-k", type=count, default=DEFAULT_TOP_K, metavar="K",
+                          help="draw among the K likeliest characters only (0: among all)")
+    generate.add_argument("--seed", type=int, help="the same seed writes the same text (default: random)")
 
     plot = command("plot", command_plot, "redraw the learning curves of a run folder")
     plot.add_argument("run_dir", metavar="RUN_DIR", help="a run folder holding history.csv")
@@ -207,9 +223,19 @@ def add_train_options(parser: ArgumentParser) -> None:
     option("--test-data", metavar="PATH", help="csv/npz: a test file laid out like the training one")
     option("--val-split", type=float, metavar="FRACTION", help="training rows held out for validation")
     option("--preprocess", metavar=choices_metavar("preprocess"), help="preprocessing the model carries")
-    option("--layers", type=int, nargs="+", metavar="SIZE", help="widths, input to output: 784 256 128 10")
+    option("--layers", type=int, nargs="+", metavar="SIZE", help="widths, input to output: 784 256 128 10; "
+           "text models: one number, the transformer blocks (gpt, default 4) or LSTM layers (char-lstm, 1)")
     option("--model", choices=CHOICES["model"], help="the network: an MLP of --layers, LeNet-5, or "
-           "barenet.cnn() (conv 32, conv 64); any other stack: a [[layers]] list in --config")
+           "barenet.cnn() (conv 32, conv 64); any other stack: a [[layers]] list in --config. Text: gpt "
+           "(default) or char-lstm")
+    option("--steps", type=int, help="text: optimiser steps in all (default: 2000; char-lstm: 1000)")
+    option("--eval-every", type=int, metavar="STEPS", help="text: evaluate on the fixed validation windows, "
+           "write a sample and a checkpoint every STEPS steps (default: 250, or --steps if fewer)")
+    option("--context", type=int, metavar="CHARACTERS", help="text: characters the model reads at once "
+           "(default: 64)")
+    option("--heads", type=int, help="text, gpt: attention heads per block; they divide --width (default: 4)")
+    option("--width", type=int, help="text: gpt's embedding width (default: 128), char-lstm's hidden size "
+           "(default: 256)")
     option("--activation", metavar=choices_metavar("activation"), help="of the hidden layers")
     option("--output-activation", metavar=choices_metavar("output_activation"))
     option("--loss", metavar=choices_metavar("loss"))
@@ -222,6 +248,12 @@ def add_train_options(parser: ArgumentParser) -> None:
     option("--lr-schedule", metavar=choices_metavar("lr_schedule"))
     option("--lr-decay", type=float, help=", ".join(f"{parameter} of {name}" for name, parameter
                                                       in DECAY_PARAMETER.items()))
+    option("--warmup", type=int, metavar="N", help="cosine: linear warm-up over N epochs (text: steps) "
+           "(default: 0; text gpt: 100, or a 20th of --steps if fewer)")
+    option("--min-lr", type=float, help="cosine: the learning rate it ends at (default: 0; text gpt: 1e-4)")
+    with_betas = [name for name in CHOICES["optimizer"] if takes_betas(name)]
+    option("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"), help=f"for {', '.join(with_betas)} "
+           "(default: 0.9 0.999; text gpt: 0.9 0.99)")
     with_momentum = [name for name in CHOICES["optimizer"] if takes_momentum(name)]
     option("--momentum", type=float, help=f"for {', '.join(with_momentum)}")
     option("--weight-decay", type=float, help="optimiser weight decay (decoupled for adamw)")
@@ -275,6 +307,28 @@ def positive(text: str) -> int:
     if count < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {count}")
     return count
+
+
+def count(text: str) -> int:
+    """A whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def temperature(text: str) -> float:
+    """A number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
 
 
 def sample_count(text: str) -> int:

@@ -23,6 +23,7 @@ from ..runs.data_sources import read_feature_rows
 from ..runs.images import read_digit_image, unusual_ink
 from ..runs.model_data import checked_metadata
 from ..runs.run_folders import model_path
+from .text_commands import is_text_model, predict_text
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
 TABLE_SUFFIXES = (".csv", ".gz", ".txt", ".tsv")
@@ -76,7 +77,14 @@ def predictions(
 
 
 def command_predict(arguments: argparse.Namespace) -> int:
-    model = load(model_path(arguments.model))  # a model file, or a run folder's model.npz
+    path = model_path(arguments.model)  # a model file, or a run folder's model.npz
+    model = load(path)
+    if is_text_model(model):
+        return predict_text(model, path, arguments)
+    if arguments.text is not None or not arguments.files:
+        raise ConfigError(f"{arguments.model} is not a text model: give image or CSV files to predict, "
+                          "not --text")
+    arguments.model = str(path)
     metadata = checked_metadata(model, arguments.model)
     n_classes = max(model.out_features, 2)
     labels = metadata.get("class_names") or [str(index) for index in range(n_classes)]
@@ -88,7 +96,7 @@ def command_predict(arguments: argparse.Namespace) -> int:
             print(f"barenet: error: {error}", file=sys.stderr)
             failed.append(name)
             continue
-        found = predictions(model, names, x, labels, arguments.top)
+        found = predictions(model, names, x, labels, arguments.top or 3)
         for result, reasons in zip(found, unusual):
             if reasons:
                 result["unusual"] = reasons

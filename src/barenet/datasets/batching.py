@@ -26,14 +26,22 @@ class BatchGatherer:
 
     def __call__(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(rows)
-        # mode="clip" only skips the bounds check (and the extra copy that comes with it):
-        # callers pass rows of a permutation of range(len(x)), which are always in range.
-        x_batch = np.take(self.x, rows, axis=0, out=self.x_rows[:n], mode="clip")
-        y_batch = np.take(self.y, rows, axis=0, out=self.y_rows[:n], mode="clip")
+        x_batch, y_batch = gather(self.x, rows, self.x_rows[:n]), gather(self.y, rows, self.y_rows[:n])
         if self.x_converted is not None:
             x_batch = self.x_converted[:n]
             np.copyto(x_batch, self.x_rows[:n], casting="unsafe")  # e.g. uint8 → float32
         return x_batch, y_batch
+
+
+def gather(array: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``array[rows]`` written into ``out``. mode="clip" only skips the bounds check (and the
+    extra copy that comes with it): callers pass rows in range(len(array)). ``np.take`` copies
+    an array that is not contiguous whole first, so such an array (the windows of a text, a
+    strided view of it) is indexed instead: only the chosen rows are read."""
+    if array.flags.c_contiguous:
+        return np.take(array, rows, axis=0, out=out, mode="clip")
+    out[...] = array[rows]
+    return out
 
 
 class BatchIterator:

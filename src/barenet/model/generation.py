@@ -67,6 +67,14 @@ def sampling_distribution(probabilities: np.ndarray, temperature: float, top_k: 
     return weights / weights.sum()
 
 
+def encode_prompt(vocabulary: CharVocabulary, prompt: str) -> np.ndarray:
+    """The prompt's ids; an empty prompt or characters outside the vocabulary are refused,
+    naming them."""
+    if not isinstance(prompt, str) or not prompt:
+        raise DatasetError("the prompt is empty; give at least one character the model knows")
+    return vocabulary.encode(prompt)
+
+
 def generate(
     model: Sequential,
     vocabulary: CharVocabulary,
@@ -86,9 +94,7 @@ def generate(
         top_k: draw only among the k likeliest characters (None: among all).
         rng: a generator or seed; the same seed gives the same text.
     """
-    if not isinstance(prompt, str) or not prompt:
-        raise DatasetError("the prompt is empty; give at least one character the model knows")
-    ids = list(vocabulary.encode(prompt))
+    ids = list(encode_prompt(vocabulary, prompt))
     length = check_int("length", length, low=0)
     temperature = check_number("temperature", temperature, low=0.0, low_open=True)
     if top_k is not None:

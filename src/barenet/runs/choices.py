@@ -25,7 +25,7 @@ from ..optim import OPTIMIZERS, get_optimizer
 from ..parameter import Parameter
 from ..schedules import SCHEDULES, get_schedule
 
-OPTIMIZER_KEYS = ("lr", "momentum", "weight_decay", "max_grad_norm")  # settings handed to the optimiser
+OPTIMIZER_KEYS = ("lr", "momentum", "betas", "weight_decay", "max_grad_norm")  # handed to the optimiser
 DECAY_PARAMETER = {"inverse_time": "decay", "exponential": "gamma", "step": "gamma"}  # what lr_decay sets
 OUTPUT_ACTIVATION = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "identity"}
 
@@ -65,6 +65,10 @@ def takes_momentum(optimizer: str) -> bool:
     return "momentum" in optimizer_defaults(optimizer)
 
 
+def takes_betas(optimizer: str) -> bool:
+    return "betas" in optimizer_defaults(optimizer)
+
+
 def default_lr_decay(schedule: str) -> float | None:
     """The default of the schedule's decay (``lr_decay``), None for a schedule without one."""
     if schedule not in DECAY_PARAMETER:
@@ -72,13 +76,17 @@ def default_lr_decay(schedule: str) -> float | None:
     return inspect.signature(SCHEDULES[schedule]).parameters[DECAY_PARAMETER[schedule]].default
 
 
-def schedule_options(schedule: str, epochs: int | None, lr_decay: float | None) -> dict[str, object]:
-    """The settings of a learning-rate schedule that come from the configuration."""
-    options: dict[str, object] = {}
+def schedule_options(settings: Mapping[str, object]) -> dict[str, object]:
+    """The settings of a learning-rate schedule that come from the configuration: a run of
+    ``epochs`` sets it per epoch, a text run of ``steps`` per optimiser step."""
+    schedule, lr_decay, steps = settings["lr_schedule"], settings.get("lr_decay"), settings.get("steps")
+    length = max(steps or settings.get("epochs") or 1, 1)
+    options: dict[str, object] = {"per": "step"} if steps else {}
     if schedule == "cosine":
-        options["total"] = max(epochs or 1, 1)
+        options["total"] = length
+        options |= {key: settings[key] for key in ("warmup", "min_lr") if settings.get(key) is not None}
     if schedule == "step":
-        options["step_size"] = max(1, (epochs or 1) // 3)
+        options["step_size"] = max(1, length // 3)
     if schedule in DECAY_PARAMETER and lr_decay is not None:
         options[DECAY_PARAMETER[schedule]] = lr_decay
     return options
@@ -96,10 +104,9 @@ def library_refusal(settings: Mapping[str, object]) -> tuple[str, str, BarenetEr
         except BarenetError as error:
             return key, f"the {optimizer} optimizer", error
     lr = given.get("lr", optimizer_defaults(optimizer)["lr"])
-    options = schedule_options(schedule, settings.get("epochs"), settings.get("lr_decay"))
     try:
-        get_schedule(schedule, lr, **options)
+        get_schedule(schedule, lr, **schedule_options(settings))
     except BarenetError as error:
-        key = "lr_decay" if settings.get("lr_decay") is not None else "lr_schedule"
-        return key, f"the {schedule} schedule", error
+        given = [key for key in ("warmup", "min_lr", "lr_decay") if settings.get(key) is not None]
+        return (given or ["lr_schedule"])[0], f"the {schedule} schedule", error
     return None

@@ -4,7 +4,8 @@ A :class:`RunConfig` is built in layers, each overriding the one before:
 
 1. the general defaults (the fields' defaults below: the MNIST recipe);
 2. the defaults of the data set (:data:`DATASET_DEFAULTS`, e.g. MSE and a sigmoid output
-   for the sine regression);
+   for the sine regression; for text, nanoGPT's baby GPT and the text model's own, see
+   :mod:`barenet.runs.text_settings`);
 3. a TOML file (``--config run.toml``) holding the same keys;
 4. the options given on the command line.
 
@@ -34,18 +35,29 @@ from .choices import (
     default_lr_decay,
     library_refusal,
     optimizer_defaults,
+    takes_betas,
     takes_momentum,
+)
+from .text_settings import (
+    TEXT_DATASETS,
+    TEXT_MODELS,
+    check_not_text,
+    check_text_settings,
+    is_text,
+    text_values,
 )
 from .toml_files import dump_toml, load_toml
 
-DATASETS = ("mnist", "fashion-mnist", "sine", "spirals", "csv:PATH", "npz:PATH")
+DATASETS = ("mnist", "fashion-mnist", "sine", "spirals", "csv:PATH", "npz:PATH", "tinyshakespeare",
+            "text:PATH")
+PATH_DATASETS = ("csv", "npz", "text")
 IMAGE_DATASETS = ("mnist", "fashion-mnist")
 CHOICES: dict[str, tuple[str, ...]] = {
     **LIBRARY_CHOICES,  # optimisers, losses, activations, initialisers, schedules: the registries'
     "preprocess": ("scale", "standardize", "robust", "none"),
     "task": ("classification", "regression"),
     "dtype": ("float32", "float64"),
-    "model": ARCHITECTURES,
+    "model": ARCHITECTURES + TEXT_MODELS,
 }
 SMALL_DATA_STEPS = 2000  # csv/npz without --epochs: train for at least this many optimiser steps
 SMALL_DATA_EPOCHS = (20, 1000)  # ... in at least 20 and at most 1000 epochs
@@ -57,36 +69,45 @@ class RunConfig:
     settings" (see :func:`resolve_for_data`) or, for ``data_dir``, ``out``, ``train_limit``
     and ``threads``, "not set"."""
 
-    dataset: str = "mnist"  # mnist, fashion-mnist, sine, spirals, csv:PATH or npz:PATH
+    dataset: str = "mnist"  # one of DATASETS: mnist, sine, csv:PATH, tinyshakespeare, text:PATH, ...
     data_dir: str | None = None  # where to look for data files first
-    layers: list[int] | list[dict] | None = None  # MLP widths, e.g. [784, 256, 128, 10], or [[layers]] tables
-    model: str = "mlp"  # mlp (from layers), lenet5 or cnn (see barenet.runs.architectures)
-    activation: str = "relu"  # of the hidden layers
+    # MLP widths, e.g. [784, 256, 128, 10], [[layers]] tables, or a text model's blocks (gpt) or LSTMs
+    layers: int | list[int] | list[dict] | None = None
+    model: str = "mlp"  # mlp (from layers), lenet5, cnn (see barenet.runs.architectures), gpt, char-lstm
+    activation: str | None = "relu"  # of the hidden layers
     output_activation: str | None = None  # softmax for classes, identity for regression
     loss: str | None = None  # cross_entropy for classes, mse for regression
     init: str | None = None  # he for (leaky) ReLU, xavier otherwise
-    bias_init: str = "zeros"
+    bias_init: str | None = "zeros"
     optimizer: str = "adam"
     lr: float | None = None  # the optimiser's default
     lr_schedule: str = "cosine"
     lr_decay: float | None = None  # decay of inverse_time; gamma of exponential and step
+    warmup: int | None = None  # cosine: linear warm-up over this many epochs (text: steps); None = 0
+    min_lr: float | None = None  # cosine: the learning rate it decays to; None = 0
+    betas: list[float] | None = None  # adam, adamw: (beta1, beta2); None = the optimiser's (0.9, 0.999)
     epochs: int | None = 15  # None (csv/npz): enough epochs for SMALL_DATA_STEPS optimiser steps
     batch_size: int | str = 128  # or "full" for full-batch gradient descent
     dropout: float = 0.2
     l2: float = 0.0  # classic L2 strength lambda, penalty lambda/(2m)·sum(W²)
     weight_decay: float | None = None  # the optimiser's (decoupled for adamw)
     max_grad_norm: float | None = None  # clip the global gradient norm to this; None = no clipping
+    steps: int | None = None  # text: optimiser steps in all
+    eval_every: int | None = None  # text: steps between evaluations on the fixed validation windows
+    context: int | None = None  # text: characters the model reads at once
+    heads: int | None = None  # text, gpt: attention heads per block (they divide width)
+    width: int | None = None  # text: gpt's embedding width, char-lstm's hidden size
     momentum: float | None = None  # sgd family only; 0.9 for momentum and nesterov
     augment: int = 0  # largest random shift of training images in pixels; 0 = off
     seed: int = 0
-    val_split: float = 0.1  # fraction of the training data held out for validation
+    val_split: float = 0.1  # fraction of the training data held out for validation (text: the end)
     early_stopping: int = 0  # patience in epochs on val_loss; 0 = off
     out: str | None = None  # run folder; default runs/<timestamp>
     overwrite: bool = False  # replace the files of another run in ``out`` (never stored as true)
     verbose_every: int = 0  # 0: a progress bar per epoch on a terminal; N: a line every N epochs
     quiet: bool = False
     dtype: str = "float32"
-    preprocess: str = "scale"  # scale to [0, 1], standardize or robust (median/IQR) per feature, or none
+    preprocess: str | None = "scale"  # scale to [0, 1], standardize or robust (median/IQR) per feature, none
     train_limit: int | None = None  # train on the first N training samples only
     label_column: int | str | None = None  # csv: the label's name or 0-based position; None: by name/last
     task: str | None = None  # csv/npz: classification or regression; None: from the labels
@@ -135,6 +156,7 @@ DATASET_DEFAULTS: dict[str, dict] = {
             "batch_size": 32},
     "npz": {"dropout": 0.0, "preprocess": "robust", "lr_schedule": "constant", "epochs": None,
             "batch_size": 32},
+    **dict.fromkeys(TEXT_DATASETS, {}),  # text: barenet.runs.text_settings.text_values
 }
 HIDDEN_LAYERS = {
     "mnist": [256, 128],
@@ -168,9 +190,13 @@ def build_config(*settings: Mapping[str, object], sources: Sequence[str] = ()) -
     check_keys(merged, "settings")
     dataset = merged.get("dataset", RunConfig.dataset)
     kind = check_dataset(dataset)
-    values = DATASET_DEFAULTS[kind] | merged
+    values = text_values(merged) if is_text(kind) else DATASET_DEFAULTS[kind] | merged
     config = RunConfig(**{key: check_type(key, value) for key, value in values.items()})
     check_values(config)
+    if is_text(kind):
+        check_text_settings(config, merged)
+    else:
+        check_not_text(config)
     check_with_the_library(config, source_of)
     return config
 
@@ -200,7 +226,7 @@ def check_dataset(dataset: object) -> str:
     """The kind of ``dataset`` (``"csv"`` for ``"csv:train.csv"``), or a ConfigError."""
     if isinstance(dataset, str):
         kind, _, path = dataset.partition(":")
-        if kind in DATASET_DEFAULTS and bool(path) == (kind in ("csv", "npz")):
+        if kind in DATASET_DEFAULTS and bool(path) == (kind in PATH_DATASETS):
             return kind
     raise ConfigError(f"unknown dataset {dataset!r}; valid values are: {', '.join(DATASETS)}")
 
@@ -231,11 +257,14 @@ def check_type(key: str, value: object) -> object:
         if key == "layers" and is_layer_table(value):
             return check_layer_table(value)
         if typing.get_origin(kind) is list and isinstance(value, (list, tuple)):
-            if all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+            numbers = (int, float) if typing.get_args(kind) == (float,) else (int,)
+            if all(isinstance(item, numbers) and not isinstance(item, bool) for item in value):
                 if any(abs(item) > MAX_SETTING_INTEGER for item in value) or len(value) > 1000:
                     raise ConfigError(f"{key} holds sizes far larger (or more) than any network has")
-                return list(value)
-    names = [TYPE_NAMES.get(kind, "a list of integers") for kind in allowed if kind is not type(None)]
+                return [float(item) for item in value] if numbers != (int,) else list(value)
+    lists = {(float,): "a list of numbers"}
+    names = [TYPE_NAMES.get(kind, lists.get(typing.get_args(kind), "a list of integers"))
+             for kind in allowed if kind is not type(None)]
     raise ConfigError(f"{key} must be {' or '.join(names)}; got {value!r}")
 
 
@@ -252,27 +281,19 @@ def check_values(config: RunConfig) -> None:
     tabular_only = [key for key in ("label_column", "task", "test_data") if getattr(config, key) is not None]
     if tabular_only and config.dataset_kind not in ("csv", "npz"):
         raise ConfigError(f"{', '.join(tabular_only)} apply to csv: and npz: data, not {config.dataset}")
-    positive = {
-        "epochs": 1,
-        "batch_size": 1,
-        "seed": 0,
-        "augment": 0,
-        "early_stopping": 0,
-        "verbose_every": 0,
-        "train_limit": 1,
-        "threads": 1,
-    }
+    positive = {"epochs": 1, "batch_size": 1, "seed": 0, "augment": 0, "early_stopping": 0,
+                "verbose_every": 0, "train_limit": 1, "threads": 1}
     for key, smallest in positive.items():
         value = getattr(config, key)
         if isinstance(value, int) and value < smallest:
             raise ConfigError(f"{key} must be >= {smallest}; got {value}")
-    if config.layers is not None and not is_layer_table(config.layers) and (
+    if isinstance(config.layers, list) and not is_layer_table(config.layers) and (
         len(config.layers) < 2 or min(config.layers) < 1
     ):
         raise ConfigError(
             f"layers needs at least two positive sizes (inputs ... outputs); got {config.layers}"
         )
-    if config.model != "mlp" and config.layers is not None and not is_layer_table(config.layers):
+    if config.model in ("lenet5", "cnn") and config.layers is not None and not is_layer_table(config.layers):
         raise ConfigError(
             f"layers (--layers) are the widths of an MLP, but model = {config.model!r} builds its own "
             "network; leave layers out, or write the whole network as a [[layers]] list in a --config file"
@@ -294,6 +315,14 @@ def check_values(config: RunConfig) -> None:
         raise ConfigError(
             f"lr_decay applies to the schedules {', '.join(DECAY_PARAMETER)}, not {config.lr_schedule!r}"
         )
+    cosine_only = [key for key in ("warmup", "min_lr") if getattr(config, key) is not None]
+    if cosine_only and config.lr_schedule != "cosine":
+        raise ConfigError(f"{', '.join(cosine_only)} apply to the cosine schedule, "
+                          f"not {config.lr_schedule!r}")
+    if config.betas is not None and (len(config.betas) != 2 or not takes_betas(config.optimizer)):
+        with_betas = [name for name in CHOICES["optimizer"] if takes_betas(name)]
+        raise ConfigError(f"betas is a pair (beta1, beta2) for the optimizers {', '.join(with_betas)}; "
+                          f"got {config.betas} for {config.optimizer!r}")
     if config.augment and config.dataset_kind not in IMAGE_DATASETS + ("csv", "npz"):
         raise ConfigError(f"augment shifts 28x28 images; the {config.dataset} data set holds no images")
 
@@ -310,22 +339,24 @@ def resolve_for_data(
     """Fill in every setting left to the data: layer widths, output activation, loss,
     initialiser, learning rate, momentum, weight decay, schedule decay, and (for csv/npz
     data of ``n_train`` training rows, when not given) the epochs, by :func:`epochs_for_steps`."""
-    if config.epochs is None:  # n_train: the rows before the validation split
+    text = is_text(config.dataset_kind)  # text: the model's settings are all set already
+    if config.epochs is None and not text:  # n_train: the rows before the validation split
         fitted = max(round(n_train * (1 - config.val_split)), 1)
         config = dataclasses.replace(config, epochs=epochs_for_steps(fitted, config.batch_size))
-    mlp_widths = [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs]
-    layers = config.layers or (mlp_widths if config.model == "mlp" else None)  # lenet5, cnn: none
+    layers = config.layers or (  # text: set already; lenet5, cnn: none
+        [n_features, *HIDDEN_LAYERS[config.dataset_kind], n_outputs] if config.model == "mlp" else None)
     if task == "regression":
         loss = "mse"
     else:
-        loss = "binary_cross_entropy" if (layers or [n_outputs])[-1] == 1 else "cross_entropy"
+        loss = "cross_entropy" if text or (layers or [n_outputs])[-1] != 1 else "binary_cross_entropy"
     defaults = optimizer_defaults(config.optimizer)  # the optimiser's own (lr, momentum, weight decay)
     return dataclasses.replace(
         config,
         layers=layers,
         output_activation=config.output_activation or OUTPUT_ACTIVATION[loss],
         loss=config.loss or loss,
-        init=config.init or ("he" if config.activation in ("relu", "leaky_relu") else "xavier"),
+        init=None if text else config.init or ("he" if config.activation in ("relu", "leaky_relu") else
+                                               "xavier"),
         lr=config.lr or defaults["lr"],
         momentum=config.momentum if config.momentum is not None else defaults.get("momentum"),
         weight_decay=config.weight_decay if config.weight_decay is not None else defaults["weight_decay"],

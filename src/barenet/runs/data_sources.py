@@ -1,5 +1,6 @@
 """Data sets by the names the command line uses: ``mnist``, ``fashion-mnist``, ``sine``,
-``spirals``, ``csv:PATH`` and ``npz:PATH``, each as training and test arrays.
+``spirals``, ``csv:PATH`` and ``npz:PATH``, each as training and test arrays, and the texts
+``tinyshakespeare`` and ``text:PATH`` (as character ids: :mod:`barenet.runs.text_data`).
 
 Images are flattened to rows of raw pixel values (0-255): the model carries its own
 preprocessing. A CSV or NPZ file is read as :mod:`barenet.datasets.tabular` says (label
@@ -27,6 +28,7 @@ from ..datasets import (
 )
 from ..datasets.csv_files import read_feature_rows as read_csv_feature_rows
 from ..datasets.mnist import FASHION_MNIST, MNIST, find_files
+from ..datasets.text import CharVocabulary, load_text, load_tinyshakespeare
 from .config import check_dataset
 
 IMAGE_SHAPE = (28, 28)
@@ -60,6 +62,7 @@ class Data:
     label_name: str | None = None  # the label column of a CSV file
     label_column: int | None = None  # its 1-based position
     notes: list[str] = field(default_factory=list)  # what was decided, printed before training
+    vocabulary: CharVocabulary | None = None  # of a text: its ids are the classes
     lines: np.ndarray | None = None  # CSV: the file's line of each training row, for messages
 
     def row_place(self, row: int) -> str:
@@ -75,6 +78,8 @@ class Data:
     @property
     def n_outputs(self) -> int:
         """Output width a model needs: the number of classes, or of regression targets."""
+        if self.vocabulary is not None:
+            return self.vocabulary.size
         if self.task == "regression":
             return self.y_train.shape[1]
         return len(self.class_names)
@@ -82,6 +87,8 @@ class Data:
     @property
     def image_shape(self) -> tuple[int, int] | None:
         """(28, 28) when each row is a 28x28 image, else None."""
+        if self.vocabulary is not None:
+            return None
         return IMAGE_SHAPE if self.n_features == IMAGE_SHAPE[0] * IMAGE_SHAPE[1] else None
 
     def metadata(self) -> dict:
@@ -91,6 +98,7 @@ class Data:
             "feature_names": self.feature_names,
             "label_name": self.label_name,
             "label_column": self.label_column,
+            "vocabulary": self.vocabulary.to_dict() if self.vocabulary is not None else None,
         }
         return {key: value for key, value in facts.items() if value is not None}
 
@@ -105,13 +113,18 @@ def load_data(
     """Load a data set by name (see the module docstring); ``label_column``, ``task`` and
     ``test_data`` apply to CSV and NPZ files."""
     kind = check_dataset(dataset)
+    if kind in ("tinyshakespeare", "text"):
+        check_no_table_options(dataset, label_column, task, test_data)
+        text = load_tinyshakespeare(data_dir) if kind == "tinyshakespeare" else load_text(
+            Path(dataset.split(":", 1)[1]).expanduser())
+        ids, none = text.ids, text.ids[:0]
+        note = f"text: {len(ids):,} characters, {text.vocabulary.size} distinct, from {text.source}"
+        return Data(dataset, ids, none, none, none, "classification", notes=[note],
+                    vocabulary=text.vocabulary)
     if kind in ("csv", "npz"):
         path = Path(dataset.split(":", 1)[1]).expanduser()
         return from_table(dataset, load_table(path, label_column, task), test_data)
-    if test_data is not None or label_column is not None or task is not None:
-        raise DatasetError(
-            f"--label-column, --task and --test-data apply to csv: and npz: data, not {dataset}"
-        )
+    check_no_table_options(dataset, label_column, task, test_data)
     if kind in ("mnist", "fashion-mnist"):
         loader = load_mnist if kind == "mnist" else load_fashion_mnist
         (x_train, y_train), (x_test, y_test) = loader(data_dir)
@@ -127,6 +140,13 @@ def load_data(
     x_train, y_train = make_spirals(600, rng=0)
     x_test, y_test = make_spirals(300, rng=1)
     return Data(dataset, x_train, y_train, x_test, y_test, "classification", ["0", "1", "2"])
+
+
+def check_no_table_options(dataset: str, label_column: object, task: object, test_data: object) -> None:
+    if test_data is not None or label_column is not None or task is not None:
+        raise DatasetError(
+            f"--label-column, --task and --test-data apply to csv: and npz: data, not {dataset}"
+        )
 
 
 def _rows(images: np.ndarray) -> np.ndarray:
@@ -175,7 +195,7 @@ def from_table(name: str, table: Table, test_data: str | None) -> Data:
         table.label_name,
         table.label_column,
         notes,
-        lines,
+        lines=lines,
     )
 
 

@@ -27,9 +27,11 @@ import numpy as np
 from ..errors import ModelFileError
 from ..layers import Layer, Rescale, Standardize
 from ..model import Sequential
+from ..model.generation import model_vocabulary
 from .config import SMALL_DATA_STEPS, RunConfig
 from .data_sources import Data
 from .images import INK_MEASURES, ink_statistics
+from .run_folders import absolute_dataset
 
 OUTLIER_LIMIT = 1000.0  # robust standard deviations from the median
 
@@ -128,7 +130,7 @@ def epochs_note(config: RunConfig) -> str:
 
 def model_metadata(data: Data, x_train: np.ndarray) -> dict:
     """The facts a model file keeps about its data (JSON)."""
-    metadata = {**data.metadata(), "dataset": data.name}
+    metadata = {**data.metadata(), "dataset": absolute_dataset(data.name)}  # the same when resumed
     if data.image_shape is not None and len(x_train):
         metadata["ink_statistics"] = ink_statistics(np.asarray(x_train).reshape(len(x_train), -1))
     return metadata
@@ -171,4 +173,6 @@ def checked_metadata(model: Sequential, source: str) -> dict:
         if not valid:
             raise ModelFileError(f"{source}: metadata.ink_statistics is malformed; the file is damaged")
         checked["ink_statistics"] = statistics
+    if metadata.get("vocabulary") is not None:
+        checked["vocabulary"] = model_vocabulary(model, source).to_dict()
     return checked

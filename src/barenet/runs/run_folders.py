@@ -32,6 +32,7 @@ LOCK_FILE = ".barenet.lock"
 RUN_FILES = (
     "model.npz", "config.toml", "history.csv", "checkpoint.npz", "history.png", "fit.png",
     "confusion_matrix.png", "misclassified.png", "first_layer_weights.png", "evaluate_confusion_matrix.png",
+    "samples.txt", "attention.png",
 )
 """Every file ``barenet train`` (and ``evaluate``) may write into a run folder."""
 MODEL_IN_FOLDER = "model.npz"
@@ -49,22 +50,32 @@ def model_path(path: str | Path) -> Path:
     return path / MODEL_IN_FOLDER
 
 
+def run_settings(path: str | Path) -> dict:
+    """The settings in the config.toml beside a model (or in a run folder), if there is one."""
+    config_path = model_path(path).parent / "config.toml"
+    return read_toml(config_path) if config_path.is_file() else {}
+
+
 RUN_ONLY_SETTINGS = ("out", "overwrite", "quiet", "verbose_every", "threads")
 """Settings that change how a run is shown or where it goes, not what it computes."""
+
+
+def absolute(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().absolute())
+
+
+def absolute_dataset(dataset: str) -> str:
+    """``csv:data.csv`` → ``csv:/home/me/data.csv``; names without a path stay as they are."""
+    kind, _, path = dataset.partition(":")
+    return f"{kind}:{absolute(path)}" if path else dataset
 
 
 def stored_config(config: RunConfig, folder: Path | None = None) -> RunConfig:
     """``config`` as a run folder keeps it: paths absolute, ``out`` the folder the run really
     writes to (if given), ``overwrite`` off."""
-    def absolute(path: str | None) -> str | None:
-        return None if path is None else str(Path(path).expanduser().absolute())
-
-    dataset = config.dataset
-    kind, _, path = dataset.partition(":")
-    if path:
-        dataset = f"{kind}:{absolute(path)}"
     return dataclasses.replace(
-        config, dataset=dataset, data_dir=absolute(config.data_dir), test_data=absolute(config.test_data),
+        config, dataset=absolute_dataset(config.dataset), data_dir=absolute(config.data_dir),
+        test_data=absolute(config.test_data),
         out=absolute(str(folder) if folder is not None else config.out), overwrite=False,
     )
 

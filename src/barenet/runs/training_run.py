@@ -7,6 +7,7 @@ run folder holding the model, its configuration, its history and its plots.
         history.csv        loss and metrics per epoch, training and validation
         checkpoint.npz     the whole training state, for ``barenet train --resume``
         *.png              learning curves, confusion matrix, misclassified images, ...
+        samples.txt        text runs: generated text at each evaluation (see barenet.runs.text_run)
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ from .plots import (
     plot_regression_fit,
 )
 from .run_folders import locked_run_folder, stored_config
+from .text_run import (
+    SAMPLES_FILE,
+    TextSamples,
+    build_text_model,
+    describe_text_model,
+    draw_text_plots,
+    text_scores,
+)
+from .text_settings import evaluations, is_text
 
 MODEL_FILE, CONFIG_FILE, HISTORY_FILE, CHECKPOINT_FILE = (
     "model.npz",
@@ -65,6 +75,7 @@ class RunResult:
     model: Sequential
     history: History
     test_metrics: dict[str, float]
+    scored_on: str = "test"  # text runs: "validation" (a text has no test part)
 
 
 # ---- the pieces of a run ------------------------------------------------------------------------
@@ -114,8 +125,8 @@ def build_model(
 
 def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer:
     optimizer_options = {"weight_decay": config.weight_decay, "max_grad_norm": config.max_grad_norm}
-    if config.momentum is not None:
-        optimizer_options["momentum"] = config.momentum
+    optimizer_options |= {key: getattr(config, key) for key in ("momentum", "betas")
+                          if getattr(config, key) is not None}
     augment = RandomShift(config.augment, rng=config.seed + 1) if config.augment else None
     return Trainer(
         model,
@@ -123,7 +134,7 @@ def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer
         optimizer=config.optimizer,
         lr=config.lr,
         lr_schedule=config.lr_schedule,
-        schedule_options=schedule_options(config.lr_schedule, config.epochs, config.lr_decay),
+        schedule_options=schedule_options(config.to_dict()),
         batch_size=config.batch_size,
         l2=config.l2,
         optimizer_options=optimizer_options,
@@ -131,6 +142,7 @@ def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer
         seed=config.seed,
         checkpoint_path=str(folder / CHECKPOINT_FILE),
         checkpoint_extra=checkpoint_extra(config),
+        steps_per_epoch=config.eval_every,  # text: an "epoch" is the stretch between evaluations
     )
 
 
@@ -173,7 +185,10 @@ def new_run_folder(root: str | Path = "runs") -> Path:
 
 
 def split_training_data(config: RunConfig, data: Data) -> tuple[tuple, tuple | None]:
-    """The training samples (the first ``train_limit``), split into training and validation."""
+    """The training samples (the first ``train_limit``), split into training and validation;
+    a text's windows come split already (:func:`~barenet.runs.text_data.text_windows`)."""
+    if is_text(config.dataset_kind):
+        return (data.x_train, data.y_train), (data.x_test, data.y_test)
     x, y = data.x_train[: config.train_limit], data.y_train[: config.train_limit]
     if not config.val_split:
         return (x, y), None
@@ -205,7 +220,11 @@ def train_run(
     TrainingInterrupted (after saving a checkpoint and the model) from the trainer.
     """
     (x_train, y_train), validation = split_training_data(config, data)
-    model = build_model(config, data.task, x_train, y_train, data.feature_names, data.n_outputs)
+    text = is_text(config.dataset_kind)
+    if text:
+        model = build_text_model(config, data.n_outputs)
+    else:
+        model = build_model(config, data.task, x_train, y_train, data.feature_names, data.n_outputs)
     model.metadata = model_metadata(data, x_train)
     trainer = build_trainer(config, model, folder)
     if resume is not None:
@@ -217,6 +236,8 @@ def train_run(
         callbacks = list(callbacks)  # a new list: the caller's stays as it was
         if config.early_stopping:
             callbacks.append(EarlyStopping("val_loss", patience=config.early_stopping))
+        if text:
+            callbacks.append(TextSamples(folder / SAMPLES_FILE, data.vocabulary, config.seed))
         callbacks += [
             ModelCheckpoint(folder / CHECKPOINT_FILE, extra=checkpoint_extra(config)),
             HistoryLogger(folder / HISTORY_FILE),
@@ -224,15 +245,22 @@ def train_run(
         n_validation = len(validation[0]) if validation is not None else 0
         for line in decisions(config, data, y_train):
             log(line)
-        log(
-            f"training {describe(config)} ({config.activation}) on {data.name}: "
-            f"{len(x_train)} training, {n_validation} validation, {len(data.x_test)} test samples"
-            + (resume_text(trainer) if resume is not None else "")
-        )
+        if text:
+            log(f"training {describe_text_model(config)} ({model.flat.values.size:,} parameters) on "
+                f"{data.name}: {config.steps} steps of {config.batch_size} windows, evaluating every "
+                f"{config.eval_every} steps on {n_validation} validation windows"
+                + (f"; resuming after step {trainer.step}" if resume is not None else ""))
+        else:
+            log(
+                f"training {describe(config)} ({config.activation}) on {data.name}: "
+                f"{len(x_train)} training, {n_validation} validation, {len(data.x_test)} test samples"
+                + (resume_text(trainer) if resume is not None else "")
+            )
         log(f"run folder: {folder}")
         verbose = 0 if config.quiet else (2 if config.verbose_every else 1)
         # A run killed after its last epoch resumes by writing what it had not written yet.
-        finished = resume is not None and config.epochs is not None and trainer.epoch >= config.epochs
+        epochs = evaluations(config) if text else config.epochs
+        finished = resume is not None and epochs is not None and trainer.epoch >= epochs
         if finished:
             log(f"the checkpoint holds all {trainer.epoch} epochs; writing the run's files")
         try:
@@ -240,7 +268,7 @@ def train_run(
                 trainer.fit(
                     x_train,
                     y_train,
-                    epochs=config.epochs,
+                    epochs=epochs,
                     validation_data=validation,
                     callbacks=callbacks,
                     verbose=verbose,
@@ -250,6 +278,10 @@ def train_run(
             model.save(folder / MODEL_FILE)
             raise
         model.save(folder / MODEL_FILE)
+        if text:
+            draw_text_plots(folder, model, data, trainer.history, config)
+            return RunResult(folder, model, trainer.history, text_scores(model, data.x_test, data.y_test),
+                             "validation")
         test_metrics = evaluate(model, data.x_test, data.y_test, loss=config.loss)
         draw_plots(folder, model, data, trainer.history)
         return RunResult(folder, model, trainer.history, test_metrics)

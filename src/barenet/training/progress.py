@@ -41,9 +41,11 @@ class Progress:
         verbose: 0 prints nothing; 1 shows a live bar per epoch when standard output is a
             terminal (or a notebook) and one line per epoch otherwise; 2 always prints lines.
         every: with lines, print only every ``every``-th epoch (and the last).
+        steps_per_epoch: when an epoch is a fixed number of steps (language models), progress
+            is told in steps: ``step 250/2000`` rather than ``epoch 1/8``.
     """
 
-    def __init__(self, verbose: int = 1, every: int = 1) -> None:
+    def __init__(self, verbose: int = 1, every: int = 1, steps_per_epoch: int | None = None) -> None:
         if verbose not in (0, 1, 2):
             raise BarenetError(f"verbose must be 0, 1 or 2; got {verbose!r}")
         if every < 1:
@@ -51,16 +53,24 @@ class Progress:
         self.verbose, self.every = verbose, every
         self.use_bar = verbose == 1 and (sys.stdout.isatty() or "ipykernel" in sys.modules)
         self.bar = None
+        self.steps_per_epoch = steps_per_epoch
         self.whole_run = False  # the bar counts epochs, not batches
+
+    def label(self, epoch: int, epochs: int) -> str:
+        """``epoch 3/15``, or ``step 750/2000`` (the step the epoch ends at)."""
+        if self.steps_per_epoch is None:
+            return f"epoch {epoch + 1}/{epochs}"
+        return f"step {(epoch + 1) * self.steps_per_epoch}/{epochs * self.steps_per_epoch}"
 
     def start_epoch(self, epoch: int, epochs: int, n_batches: int) -> None:
         if not self.use_bar or self.whole_run:
             return
-        if n_batches < RUN_BAR_BATCHES:
+        if n_batches < RUN_BAR_BATCHES and self.steps_per_epoch is None:  # many short epochs: one bar
             self.bar = tqdm(total=epochs, initial=epoch, desc="training", unit="epoch", leave=True)
             self.whole_run = True
         else:
-            self.bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch", leave=True)
+            unit = "batch" if self.steps_per_epoch is None else "step"
+            self.bar = tqdm(total=n_batches, desc=self.label(epoch, epochs), unit=unit, leave=True)
 
     def update_batch(self, loss: float, accuracy: float | None) -> None:
         if self.bar is not None and not self.whole_run:
@@ -82,7 +92,7 @@ class Progress:
             self.bar.close()
             self.bar = None
         elif self.verbose and ((epoch + 1) % self.every == 0 or epoch + 1 == epochs):
-            head, tail = f"epoch {epoch + 1}/{epochs}  ", f"  ({seconds:.1f} s)"
+            head, tail = f"{self.label(epoch, epochs)}  ", f"  ({seconds:.1f} s)"
             width = terminal_width()
             print(f"{head}{format_logs(logs, width and width - len(head) - len(tail))}{tail}", flush=True)
 

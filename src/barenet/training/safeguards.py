@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..layers import Rescale, Standardize
+from ..layers import Embedding, Rescale, Standardize
 
 if TYPE_CHECKING:
     from ..model import Sequential
@@ -27,7 +27,7 @@ def divergence_message(what: str, epoch: int, batch: int, lr: float, kept: str) 
 
 def input_scale_message(model: Sequential, x: np.ndarray) -> str | None:
     """Inputs far from unit scale (e.g. 0-255 pixels) that no layer rescales."""
-    if any(isinstance(layer, (Rescale, Standardize)) for layer in model.layers) or not x.size:
+    if any(isinstance(layer, (Rescale, Standardize, Embedding)) for layer in model.layers) or not x.size:
         return None
     sample = x[:1000]  # enough to tell 0-255 pixels from scaled data, without a pass over all
     typical = float(np.sqrt(np.mean(np.square(sample, dtype=np.float64))))  # root mean square
@@ -45,8 +45,8 @@ def collapse_message(model: Sequential, x: np.ndarray, y: np.ndarray, epoch: int
                      n_samples: int = 2000) -> str | None:
     """A classifier that, at the end of an epoch, predicts one class for (nearly) all of the
     first ``n_samples`` training samples although the data are not that lopsided."""
-    if model.task != "classification" or len(y) < 100:
-        return None
+    if model.task != "classification" or len(y) < 100 or np.ndim(y) != 1:
+        return None  # a language model that predicts its commonest character early on is learning
     predicted_counts = np.bincount(model.predict(x[:n_samples]))
     top_share = predicted_counts.max() / predicted_counts.sum()
     true_top_share = np.bincount(y).max() / len(y)

@@ -38,6 +38,15 @@ if TYPE_CHECKING:
     from ..model import Sequential
 
 MODEL_METHODS = ("compute_gradients", "parameters", "get_weights", "set_weights", "predict")
+EVALUATION_POSITIONS = 8192
+
+
+def evaluation_batch(model: Sequential) -> int:
+    """Samples per forward pass when scoring: 8,192, or for a sequence model as many sequences
+    as hold 8,192 positions (1,200 windows of 64 at once would hold half a gigabyte)."""
+    if model.layers[0].takes_sequences:
+        return max(1, EVALUATION_POSITIONS // model.input_shape[0])
+    return EVALUATION_POSITIONS
 
 
 class Trainer:
@@ -196,7 +205,7 @@ class Trainer:
         if message:
             self._warn("scale", message)
         last_epoch = int(epochs)
-        progress = Progress(verbose, verbose_every)
+        progress = Progress(verbose, verbose_every, self.steps_per_epoch)
         self.stop_training = False
         for callback in callbacks:
             callback.on_train_begin(self)
@@ -208,7 +217,8 @@ class Trainer:
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     logs = self._train_epoch(x, y, last_epoch, progress)
                     if validation_data is not None:
-                        validation = evaluate(self.model, *validation_data, loss=self.loss)
+                        validation = evaluate(self.model, *validation_data, loss=self.loss,
+                                              batch_size=evaluation_batch(self.model))
                         logs.update({f"val_{name}": value for name, value in validation.items()})
                 logs["lr"] = self.optimizer.lr
                 self.history.append(self.epoch, logs)
