@@ -1,12 +1,12 @@
 """The results of a sweep, from its study: tables, plots and the best configuration.
 
-    results.csv    one row per trial: setting, seed, metric, test metrics, epochs, time, state
-    summary.csv    one row per setting: mean, standard deviation, min and max over the seeds, and
-                   the verdict against the best setting (:mod:`.noise`: Welch's t-test)
-    curves.png     validation metric per epoch, per setting: the mean, and the seeds' range shaded
-    final.png      the final metric per setting: every seed's point, the mean ± one standard deviation
-    params.png     (searches with distributions) the metric against each searched parameter
-    best.toml      the best setting as a config: ``barenet train --config best.toml`` repeats it
+- ``results.csv``: one row per trial: setting, seed, metric, test metrics, epochs, time, state
+- ``summary.csv``: one row per setting: mean, standard deviation, min and max over the seeds,
+  and the verdict against the best setting (:mod:`.noise`: Welch's t-test)
+- ``curves.png``: validation metric per epoch, per setting: the mean, and the seeds' range shaded
+- ``final.png``: the final metric per setting: every seed's point, the mean ± one standard deviation
+- ``params.png``: (searches with distributions) the metric against each searched parameter
+- ``best.toml``: the best setting as a config: ``barenet train --config best.toml`` repeats it
 
 summary.csv, final.png and best.toml compare finished settings: they are written only when no
 trial is running (while some are, the table says which, and the old ones are removed).
