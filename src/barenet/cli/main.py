@@ -298,26 +298,25 @@ def label_column(text: str) -> int | str:
         return text
 
 
-def positive(text: str) -> int:
-    """A whole number >= 1."""
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {count}")
-    return count
-
-
-def count(text: str) -> int:
-    """A whole number >= 0."""
+def whole_number(text: str, low: int = 1) -> int:
+    """A whole number >= ``low``."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {value}")
     return value
+
+
+def positive(text: str) -> int:
+    """A whole number >= 1."""
+    return whole_number(text, 1)
+
+
+def count(text: str) -> int:
+    """A whole number >= 0."""
+    return whole_number(text, 0)
 
 
 def temperature(text: str) -> float:
