@@ -191,7 +191,7 @@ def build_config(*settings: Mapping[str, object], sources: Sequence[str] = ()) -
     dataset = merged.get("dataset", RunConfig.dataset)
     kind = check_dataset(dataset)
     values = text_values(merged) if is_text(kind) else DATASET_DEFAULTS[kind] | merged
-    config = RunConfig(**{key: check_type(key, value) for key, value in values.items()})
+    config = RunConfig(**{key: check_setting_type(key, value) for key, value in values.items()})
     check_values(config)
     if is_text(kind):
         check_text_settings(config, merged)
@@ -237,7 +237,7 @@ def setting_types() -> dict[str, object]:
     return typing.get_type_hints(RunConfig)
 
 
-def check_type(key: str, value: object) -> object:
+def check_setting_type(key: str, value: object) -> object:
     """``value`` if it has the type the key needs (ints are accepted for floats)."""
     hint = setting_types()[key]
     allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
@@ -384,7 +384,7 @@ def read_toml(path: str | Path) -> dict[str, object]:
     check_keys(settings, str(path))
     for key, value in settings.items():
         try:
-            check_type(key, value)
+            check_setting_type(key, value)
         except ConfigError as error:
             raise ConfigError(f"{path}: {error}") from None
     return settings

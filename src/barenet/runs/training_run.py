@@ -39,7 +39,7 @@ from ..training import (
 )
 from .architectures import build_network, describe, is_layer_table
 from .choices import schedule_options
-from .config import ConfigError, RunConfig, check_keys, check_type, toml_text
+from .config import ConfigError, RunConfig, check_keys, check_setting_type, toml_text
 from .conv_plots import plot_conv_filters, plot_feature_maps
 from .data_sources import Data, rows_needed
 from .model_data import decisions, model_metadata, robust_scaling, scales_targets, target_scaling
@@ -166,7 +166,7 @@ def config_from_checkpoint(path: str | Path) -> dict:
     try:
         check_keys(settings, "the configuration")
         for key, value in settings.items():
-            check_type(key, value)
+            check_setting_type(key, value)
     except ConfigError as error:
         raise ConfigError(f"{path}: the run configuration stored in it is damaged: {error}") from None
     return settings
