@@ -210,3 +210,21 @@ def random_parameters(layer, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     for parameter in layer.parameters():
         parameter.value[...] = rng.normal(size=parameter.shape)
+
+
+def train_beside_predicting_threads(build, train, probe, predict_many, threads: int) -> None:
+    """Train a model built by ``build()`` alone, and again while ``threads`` threads run
+    ``predict_many`` and one more predicts ``probe`` with the very model being trained: the
+    trained weights must be bit-identical (prediction records nothing the training step reads)."""
+    import threading
+
+    alone = train(build())
+    busy = build()
+    workers = [threading.Thread(target=predict_many) for _ in range(threads)]
+    workers += [threading.Thread(target=lambda: [busy.predict(probe) for _ in range(20)])]
+    for worker in workers:
+        worker.start()
+    with_threads = train(busy)
+    for worker in workers:
+        worker.join()
+    np.testing.assert_array_equal(alone, with_threads)

@@ -2,11 +2,10 @@
 message that says what was expected, and the same seed trains bit for bit the same."""
 
 import pickle
-import threading
 
 import numpy as np
 import pytest
-from helpers import four_feature_blobs
+from helpers import four_feature_blobs, train_beside_predicting_threads
 
 import barenet
 from barenet import (
@@ -296,17 +295,8 @@ def test_eight_threads_predicting_while_another_trains_see_only_finished_weights
         trainer.fit(x, y, epochs=3, verbose=0)
         return model.get_weights()
 
-    alone = train(mlp([4, 32, 3], rng=1))
-    busy = mlp([4, 32, 3], rng=1)
-    threads = [threading.Thread(target=predict_many) for _ in range(8)]
-    threads += [threading.Thread(target=lambda: [busy.predict(probe) for _ in range(40)])]
-    for thread in threads:
-        thread.start()
-    with_threads = train(busy)
-    for thread in threads:
-        thread.join()
+    train_beside_predicting_threads(lambda: mlp([4, 32, 3], rng=1), train, probe, predict_many, threads=8)
     assert not errors
-    np.testing.assert_array_equal(alone, with_threads)
 
 
 def test_a_models_pickle_does_not_grow_after_predict():

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
+from helpers import train_beside_predicting_threads
 
 import barenet
 from barenet import Sequential, load
@@ -141,17 +140,8 @@ def test_threads_predicting_while_a_sequence_model_trains_see_the_same_answers()
         train_steps(trainer, np.random.default_rng(0), 4)
         return model.get_weights()
 
-    alone = train(transformer(rng=3))
-    busy = transformer(rng=3)
-    threads = [threading.Thread(target=predict_many) for _ in range(4)]
-    threads += [threading.Thread(target=lambda: [busy.predict(probe) for _ in range(10)])]
-    for thread in threads:
-        thread.start()
-    with_threads = train(busy)
-    for thread in threads:
-        thread.join()
+    train_beside_predicting_threads(lambda: transformer(rng=3), train, probe, predict_many, threads=4)
     assert not errors
-    np.testing.assert_array_equal(alone, with_threads)
 
 
 def test_prediction_leaves_nothing_on_the_layers():
