@@ -228,3 +228,15 @@ def train_beside_predicting_threads(build, train, probe, predict_many, threads: 
     for worker in workers:
         worker.join()
     np.testing.assert_array_equal(alone, with_threads)
+
+
+def run_main(argv: list[object], capsys) -> tuple[int, str, str]:
+    """``barenet ARGV`` in this process: the exit status and what it printed."""
+    from barenet.cli.main import main
+
+    try:
+        status = main([str(item) for item in argv])
+    except SystemExit as exit:
+        status = exit.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err

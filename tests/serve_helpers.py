@@ -122,3 +122,13 @@ __all__ = [
     "LINES", "digit_images", "load_served", "random_classifier", "random_cnn", "running_server", "tiny_gpt",
     "write_run_folder",
 ]
+
+
+def assert_refused(response, status: int, *expected: str) -> str:
+    """A JSON error with ``status`` whose message holds every ``expected`` text; returns it."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    message = response.json()["error"]
+    for text in expected:
+        assert text in message, message
+    return message

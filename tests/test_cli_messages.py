@@ -8,25 +8,15 @@ import signal
 
 import numpy as np
 import pytest
-from helpers import DATA_DIR, mnist_present
+from helpers import DATA_DIR, mnist_present, run_main
 
 import barenet
-from barenet.cli.main import main
 from barenet.layers import Rescale
 from barenet.runs.config import build_config, read_toml
 from barenet.runs.training_run import resume_text
 from barenet.training import Trainer, TrainingInterrupted
 from barenet.training.checkpoints import load_checkpoint
 from barenet.training.progress import Progress
-
-
-def run_main(argv: list[object], capsys) -> tuple[int, str, str]:
-    try:
-        status = main([str(item) for item in argv])
-    except SystemExit as exit:
-        status = exit.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def write_table(path, n: int, seed: int, outlier_line: int | None = None) -> None:

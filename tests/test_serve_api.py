@@ -17,6 +17,7 @@ from helpers import barenet as run_barenet
 from helpers import cli_environment, draw_shape
 from PIL import Image
 from serve_helpers import (
+    assert_refused,
     digit_images,
     load_served,
     random_classifier,
@@ -60,14 +61,6 @@ def model_file_server(run_folder):
         with httpx.Client(base_url=url, timeout=30) as client:
             yield client
 
-
-def assert_refused(response, status: int, *expected: str) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    message = response.json()["error"]
-    for text in expected:
-        assert text in message, message
-    return message
 
 
 # ---- the endpoints --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from serve_helpers import LINES, load_served, random_classifier, running_server, tiny_gpt
+from serve_helpers import LINES, assert_refused, load_served, random_classifier, running_server, tiny_gpt
 
 import barenet
 from barenet.datasets.text import CharVocabulary
@@ -42,14 +42,6 @@ def server(served):
         with httpx.Client(base_url=url, timeout=60) as client:
             yield client
 
-
-def assert_refused(response, status: int, *expected: str) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    message = response.json()["error"]
-    for text in expected:
-        assert text in message, message
-    return message
 
 
 def post(client, path: str, value: object):

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import run_main
 
 from barenet import load
 from barenet.cli.main import main
@@ -16,14 +17,6 @@ from barenet.layers import Rescale
 FEATURES = ("sepal", "petal", "stem")
 NAMES = ("cat", "dog", "eel")
 
-
-def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        status = main([str(item) for item in argv])
-    except SystemExit as exit:
-        status = exit.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def blobs(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
