@@ -8,6 +8,7 @@ to 0, batch 128, a fixed number of epochs on all 60,000 training images. The tes
 evaluated once, at the end.
 
     BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_fast.py --verbose 2
+    BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_fast.py --dataset fashion-mnist --epochs 5
 """
 
 import math
@@ -15,14 +16,15 @@ import math
 from _common import arguments, caught_training_warnings, stopwatch, write_results
 
 import barenet
-from barenet.datasets import flatten_images, load_mnist
+from barenet.datasets import flatten_images, load_fashion_mnist, load_mnist
 from barenet.training import Trainer, evaluate
 
 
 def main():
     args = arguments(__doc__.splitlines()[0], epochs=3, seed=0, hidden=[128], dropout=0.3, batch_size=128,
-                     lr=2e-3, batch_norm=1)
-    (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir)
+                     lr=2e-3, batch_norm=1, dataset="mnist")
+    load = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[args.dataset]
+    (x_train, y_train), (x_test, y_test) = load(args.data_dir)
     x_train, x_test = flatten_images(x_train), flatten_images(x_test)  # float32 0..255
     if args.train_limit is not None:
         x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
@@ -36,15 +38,16 @@ def main():
     with stopwatch() as clock, caught_training_warnings() as warned:
         history = trainer.fit(x_train, y_train, epochs=args.epochs, verbose=args.verbose)
     test = evaluate(model, x_test, y_test)  # the one look at the test set
-    model.save(args.out / "08_cnn_fast.npz")
-    write_results(args.out, "08_cnn_fast", {
-        "epochs": args.epochs, "train_limit": args.train_limit, "seed": args.seed, "hidden": args.hidden,
+    name = "08_cnn_fast" if args.dataset == "mnist" else f"08_cnn_fast_{args.dataset}"
+    model.save(args.out / f"{name}.npz")
+    write_results(args.out, name, {
+        "dataset": args.dataset, "epochs": args.epochs, "train_limit": args.train_limit, "seed": args.seed, "hidden": args.hidden,
         "dropout": args.dropout, "batch_norm": bool(args.batch_norm), "batch_size": args.batch_size,
         "lr": args.lr, "parameters": sum(p.size for p in model.parameters()),
         "test_accuracy": test["accuracy"],
         "seconds": clock["seconds"], "warnings": warned, "history": history.history,
     })
-    print(f"RESULT exp8a: test accuracy {test['accuracy']:.2%} after {args.epochs} epochs; "
+    print(f"RESULT exp8a ({args.dataset}): test accuracy {test['accuracy']:.2%} after {args.epochs} epochs; "
           f"{clock['seconds'] / 60:.1f} min of training")
 
 
