@@ -119,7 +119,7 @@ class MultiHeadAttention(Layer):
         into = grad_qkv.transpose(2, 0, 3, 1, 4)  # the same memory, seen head by head
         into[2] = weights.transpose(0, 1, 3, 2) @ grad_heads  # dV = Pᵀ·dO
         grad_scores = grad_heads @ value.transpose(0, 1, 3, 2)  # dP = dO·Vᵀ
-        grad_scores -= (grad_scores * weights).sum(axis=-1, keepdims=True)
+        grad_scores -= np.einsum("...ij,...ij->...i", grad_scores, weights)[..., None]  # Σⱼ dP ⊙ P
         grad_scores *= weights  # dS = P ⊙ (dP − Σⱼ dP ⊙ P): softmax's backward, row by row
         into[0] = grad_scores @ key  # dQ = dS·K/√d_h
         into[0] *= 1 / math.sqrt(self.head_dim)

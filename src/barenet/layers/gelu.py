@@ -69,42 +69,35 @@ class GELU(Layer):
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         if self.approximate == "none":
-            phi = erf(x * x.dtype.type(SQRT_HALF))
-            phi += 1
-            phi *= 0.5  # Φ(X) = ½(1 + erf(X/√2))
-            return x * phi, (x, phi)  # Y = X ⊙ Φ(X)
-        inner = x * x
-        inner *= TANH_CUBIC
-        inner += 1
-        inner *= x
-        inner *= SQRT_2_OVER_PI  # U = √(2/π)(X + 0.044715X³)
-        tanh = np.tanh(inner, out=inner)
-        output = tanh + 1
-        output *= x
-        output *= 0.5  # Y = ½X(1 + tanh U)
-        return output, (x, tanh)
+            phi = erf(x * x.dtype.type(SQRT_HALF))  # Φ(X) = ½(1 + erf(X/√2))
+        else:
+            phi = x * x
+            phi *= SQRT_2_OVER_PI * TANH_CUBIC
+            phi += SQRT_2_OVER_PI
+            phi *= x
+            np.tanh(phi, out=phi)  # Φ(X) ≈ ½(1 + tanh U), U = √(2/π)(X + 0.044715X³)
+        phi += 1
+        phi *= 0.5
+        return x * phi, (x, phi)  # Y = X ⊙ Φ(X)
 
     def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
-        x, phi_or_tanh = cache
+        x, phi = cache
         if self.approximate == "none":
-            density = x * x
-            density *= -0.5
-            np.exp(density, out=density)
-            density *= x
-            density *= 1 / math.sqrt(2 * math.pi)  # X ⊙ φ(X), the standard normal density φ
-            density += phi_or_tanh
-            density *= grad_output  # dX = dY ⊙ (Φ(X) + X φ(X))
-            return density
-        tanh = phi_or_tanh
-        slope = x * x
-        slope *= 3 * TANH_CUBIC
-        slope += 1
-        slope *= SQRT_2_OVER_PI  # dU/dX = √(2/π)(1 + 3·0.044715X²)
-        slope *= 1 - tanh * tanh
-        slope *= x
-        slope += 1 + tanh
-        slope *= 0.5
-        slope *= grad_output  # dX = dY ⊙ ½(1 + tanh U + X(1 − tanh²U)·dU/dX)
+            slope = x * x
+            slope *= -0.5
+            np.exp(slope, out=slope)
+            slope *= x
+            slope *= 1 / math.sqrt(2 * math.pi)  # X ⊙ φ(X), the standard normal density φ
+        else:  # ½(1 − tanh²U) = 2Φ(1 − Φ), so X·dΦ/dX = 2Φ(1 − Φ) ⊙ X ⊙ dU/dX
+            slope = x * x
+            slope *= 2 * SQRT_2_OVER_PI * 3 * TANH_CUBIC
+            slope += 2 * SQRT_2_OVER_PI
+            slope *= x  # 2X ⊙ dU/dX = 2√(2/π)(X + 3·0.044715X³)
+            spread = np.subtract(1, phi)
+            spread *= phi
+            slope *= spread
+        slope += phi
+        slope *= grad_output  # dX = dY ⊙ (Φ(X) + X ⊙ dΦ/dX)
         return slope
 
     def config(self) -> dict:

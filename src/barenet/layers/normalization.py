@@ -26,11 +26,15 @@ def standardize(x: np.ndarray, mean: np.ndarray, variance: np.ndarray, eps: floa
 
 def standardized_input_gradient(grad_xhat: np.ndarray, xhat: np.ndarray, inverse_std: np.ndarray,
                                 axes: tuple[int, ...]) -> np.ndarray:
-    """∂loss/∂x through ``x̂ = (x − mean(x)) / √(var(x) + ε)`` with statistics pooled over ``axes``."""
-    centred = grad_xhat - grad_xhat.mean(axis=axes, keepdims=True)
-    centred -= xhat * (grad_xhat * xhat).mean(axis=axes, keepdims=True)  # in place on our own array
-    centred *= inverse_std  # dX = (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / σ
-    return centred
+    """∂loss/∂x through ``x̂ = (x − mean(x)) / √(var(x) + ε)`` with statistics pooled over ``axes``.
+
+    ``grad_xhat`` is the caller's own product (``dY ⊙ γ``) and becomes the result, in place."""
+    projection = grad_xhat * xhat
+    along_xhat = projection.mean(axis=axes, keepdims=True)
+    grad_xhat -= grad_xhat.mean(axis=axes, keepdims=True)
+    grad_xhat -= np.multiply(xhat, along_xhat, out=projection)  # projection's memory, reused
+    grad_xhat *= inverse_std  # dX = (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / σ
+    return grad_xhat
 
 
 class _BatchNorm(Layer):
@@ -200,10 +204,12 @@ class LayerNorm(Layer):
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         axes = self._axes(x)
-        xhat, inverse_std = standardize(x, x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True),
-                                        self.eps)
-        output = xhat * self.weight.value
-        output += self.bias.value  # Y = γ ⊙ X̂ + β, in place on our own product
+        xhat = x - x.mean(axis=axes, keepdims=True)  # centred once; var(X) = mean((X − μ)²)
+        squares = np.multiply(xhat, xhat)
+        inverse_std = 1.0 / np.sqrt(squares.mean(axis=axes, keepdims=True) + self.eps)
+        xhat *= inverse_std  # X̂ = (X − μ) / √(σ² + ε), in place on our own difference
+        output = np.multiply(xhat, self.weight.value, out=squares)  # squares' memory, reused
+        output += self.bias.value  # Y = γ ⊙ X̂ + β
         return output, (xhat, inverse_std)
 
     def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
