@@ -34,7 +34,7 @@ from .config import check_dataset
 IMAGE_SHAPE = (28, 28)
 TEST_FRACTION = 0.2
 FASHION_CLASSES = [
-    "T-shirt",
+    "T-shirt/top",
     "Trouser",
     "Pullover",
     "Dress",
@@ -43,7 +43,7 @@ FASHION_CLASSES = [
     "Shirt",
     "Sneaker",
     "Bag",
-    "Boot",
+    "Ankle boot",
 ]
 
 
