@@ -41,7 +41,8 @@ def main():
     name = "08_cnn_fast" if args.dataset == "mnist" else f"08_cnn_fast_{args.dataset}"
     model.save(args.out / f"{name}.npz")
     write_results(args.out, name, {
-        "dataset": args.dataset, "epochs": args.epochs, "train_limit": args.train_limit, "seed": args.seed, "hidden": args.hidden,
+        "dataset": args.dataset, "epochs": args.epochs, "train_limit": args.train_limit, "seed": args.seed,
+        "hidden": args.hidden,
         "dropout": args.dropout, "batch_norm": bool(args.batch_norm), "batch_size": args.batch_size,
         "lr": args.lr, "parameters": sum(p.size for p in model.parameters()),
         "test_accuracy": test["accuracy"],

@@ -79,3 +79,13 @@ def test_wrong_image_size_is_explained():
 def test_negative_settings_are_refused():
     with pytest.raises(DatasetError, match="must be >= 0"):
         RandomShift(max_shift=-1)
+
+
+def test_horizontal_flip_mirrors_about_half_the_images_and_nothing_else():
+    images = np.random.default_rng(3).random((400, 28, 28), dtype=np.float32)
+    flipped = RandomShift(max_shift=0, rng=0, horizontal_flip=True)(images)
+    mirrored = [np.array_equal(out, image[:, ::-1]) for out, image in zip(flipped, images, strict=True)]
+    unchanged = [np.array_equal(out, image) for out, image in zip(flipped, images, strict=True)]
+    assert all(m != u for m, u in zip(mirrored, unchanged, strict=True))  # each image one or the other
+    assert 150 < sum(mirrored) < 250
+

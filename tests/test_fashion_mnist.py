@@ -21,8 +21,8 @@ ZALANDO_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 def test_a_short_fashion_mnist_run_learns_and_names_its_classes(tmp_path):
     environment = cli_environment(tmp_path) | {"BARENET_DATA_DIR": str(DATA_DIR)}
-    trained = barenet("train", "--dataset", "fashion-mnist", "--train-limit", 3000, "--epochs", 2, "--out", "run",
-                      "--quiet", cwd=tmp_path, env=environment)
+    trained = barenet("train", "--dataset", "fashion-mnist", "--train-limit", 3000, "--epochs", 2,
+                      "--out", "run", "--quiet", cwd=tmp_path, env=environment)
     assert trained.returncode == 0, trained.stderr
     line = printed_test_line(trained.stdout)
     assert float(line.split("accuracy")[1]) >= 0.6, line  # ten classes: a guess gets 0.1; measured 0.70
