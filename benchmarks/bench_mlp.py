@@ -13,7 +13,10 @@ The model is fixed: 784-256-128-10, ReLU, He init, Adam (lr 1e-3), batch 128, fl
 the uint8 pixels scaled by 1/255 inside the model (barenet: a ``Rescale`` layer). Epochs of
 the contenders are interleaved (in a rotating order), so machine noise hits all alike; the
 table gives medians after a warm-up, with min and max. Peak memory is each contender's
-peak RSS in a child process of its own that loads the data and trains one epoch.
+peak RSS in a child process of its own that loads the data and trains one epoch. The
+time-to-accuracy mode is the ``mlp`` run of ``bench_time_to_accuracy.py`` (``barenet train``'s
+default recipe, learning rate held constant): every seed of each library trains in a process
+of its own, and only training is timed (the test accuracy after each epoch is off the clock).
 
 MNIST comes from ``--data-dir``, else ``BARENET_DATA_DIR``, else ``../shared/data`` beside the
 repository, else the user cache; when it is nowhere, same-shaped synthetic data is used
@@ -26,15 +29,22 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from harness import PhaseTimer, interleave, keep_freed_memory, machine_lines, phase_table, timing_table
+from harness import (
+    PhaseTimer,
+    child_json,
+    interleave,
+    keep_freed_memory,
+    machine_lines,
+    peak_rss_mb,
+    phase_table,
+    timing_table,
+)
 from threadpoolctl import threadpool_limits
 
 import barenet
@@ -323,39 +333,17 @@ def child_memory(args) -> None:
     print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory in MB. Linux: VmHWM of /proc/self/status, which
-    belongs to this program alone; ``ru_maxrss`` is not used because on Linux a child inherits
-    the RSS of the parent it was forked from (the benchmark, holding every contender) and keeps
-    it across exec, so every child would report at least the parent's size."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere (macOS: bytes)
-
-
 def peak_memory(name: str, args) -> float | None:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child-memory", name,
-               "--threads", str(args.threads)]
+    arguments = ["--child-memory", name, "--threads", str(args.threads)]
     if args.data_dir:
-        command += ["--data-dir", args.data_dir]
+        arguments += ["--data-dir", args.data_dir]
     if args.synthetic:
-        command.append("--synthetic")
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(f"memory child for {name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+        arguments.append("--synthetic")
+    found = child_json(Path(__file__).resolve(), arguments, f"the memory of {name}")
+    return None if found is None else found["peak_rss_mb"]
 
 
 # ---- the two modes -----------------------------------------------------------------------------------
-
-
-def summary(times: list[float]) -> str:
-    return f"{statistics.median(times):.3f} | {min(times):.3f} | {max(times):.3f}"
 
 
 def epoch_mode(args, data) -> list[str]:
@@ -400,53 +388,13 @@ def epoch_mode(args, data) -> list[str]:
     return lines
 
 
-def time_to_accuracy_mode(args, data) -> list[str]:
-    (x, y), (x_test, y_test), source = data
-    recipe, recipe_source = default_recipe()
-    makers = {"barenet": lambda seed: BarenetContender(x, y, seed, recipe["dropout"], recipe)}
-    if not args.no_torch:
-        try:
-            import torch  # noqa: F401
+def time_to_accuracy_mode(args) -> list[str]:
+    """The default recipe to ``--target`` test accuracy against PyTorch: the ``mlp`` run of
+    ``bench_time_to_accuracy.py`` (the loop, child processes and tables the CNNs' runs share)."""
+    from bench_time_to_accuracy import time_to_accuracy_report
 
-            makers["PyTorch"] = lambda seed: TorchContender(
-                x, y, args.threads, seed, recipe["dropout"], recipe
-            )
-        except ImportError:
-            print("torch is not installed: PyTorch skipped", file=sys.stderr)
-    results: dict[str, list[tuple[int, float, int, float]]] = {name: [] for name in makers}
-    for index, seed in enumerate(range(args.seeds)):
-        names = list(makers) if index % 2 == 0 else list(makers)[::-1]
-        for name in names:
-            contender = makers[name](seed)
-            start = time.perf_counter()
-            accuracy, epochs = 0.0, 0
-            while epochs < args.max_epochs and accuracy < args.target:
-                contender.epoch()
-                accuracy = contender.accuracy(x_test, y_test)
-                epochs += 1
-            elapsed = time.perf_counter() - start
-            results[name].append((seed, elapsed, epochs, accuracy))
-            print(f"seed {seed} {name}: {epochs} epochs, {elapsed:.2f} s, test accuracy {accuracy:.4f}",
-                  file=sys.stderr)
-    lines = [f"## Time to {args.target:.1%} test accuracy ({source})", "",
-             f"Recipe ({recipe_source}): {'-'.join(map(str, recipe['sizes']))} {recipe['activation']}, "
-             f"{recipe['init']} init, {recipe['optimizer']} lr {recipe['lr']}, batch {recipe['batch_size']}, "
-             f"Rescale({recipe['scale']:.6g}), dropout {recipe['dropout']}; test accuracy after every epoch "
-             f"(included in the time), at most {args.max_epochs} epochs.", "",
-             "| contender | seed | wall s | epochs | test accuracy |", "|---|---|---|---|---|"]
-    for name, rows in results.items():
-        for seed, elapsed, epochs, accuracy in rows:
-            mark = "" if accuracy >= args.target else " (cap reached)"
-            lines.append(f"| {name} | {seed} | {elapsed:.2f} | {epochs} | {accuracy:.4f}{mark} |")
-    lines += ["", "| contender | median wall s | min | max | median epochs |", "|---|---|---|---|---|"]
-    for name, rows in results.items():
-        epochs = statistics.median(r[2] for r in rows)
-        lines.append(f"| {name} | {summary([r[1] for r in rows])} | {epochs:g} |")
-    if "PyTorch" in results:
-        ratio = statistics.median(r[1] for r in results["barenet"]) / statistics.median(
-            r[1] for r in results["PyTorch"])
-        lines += ["", f"- barenet / PyTorch wall time to {args.target:.1%} = **{ratio:.2f}** (target ≤ 0.5)"]
-    return lines
+    args.test_limit = None
+    return time_to_accuracy_report(["mlp"], args)
 
 
 def adam_threads_mode(args) -> list[str]:
@@ -535,10 +483,11 @@ def main(argv: list[str] | None = None) -> None:
     with threadpool_limits(args.threads):
         if args.mode == "adam-threads":
             body = adam_threads_mode(args)
+        elif args.mode == "time-to-accuracy":
+            body = time_to_accuracy_mode(args)
         else:
             (x, y), test, source = load_data(args.data_dir, args.synthetic)
-            data = (x[: args.train_limit], y[: args.train_limit]), test, source
-            body = epoch_mode(args, data) if args.mode == "epoch" else time_to_accuracy_mode(args, data)
+            body = epoch_mode(args, ((x[: args.train_limit], y[: args.train_limit]), test, source))
         report = "\n".join(["# barenet benchmark", "", *machine_lines(args.threads), "", *body, ""])
     print(report)
     if args.output:

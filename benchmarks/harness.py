@@ -16,17 +16,24 @@ Timing rules, the same for every benchmark here:
   for its slowest thread, and its spinning workers count as CPU time).
 - Every report states the BLAS and OpenMP pools that threadpoolctl found (library, kernel,
   threads) and the load average before and after timing.
+- Peak memory is measured in a child process of its own per contender (:func:`child_json`,
+  :func:`peak_rss_mb`), so every library is measured alike, without the others' memory.
+- Time to accuracy (:func:`time_to_target`) counts training only: the test set is evaluated
+  after every epoch, off the clock.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -83,8 +90,10 @@ def spread(values: Sequence[float], digits: int = 2) -> str:
 
 
 def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
-                 extra: dict[str, dict[str, str]] | None = None) -> list[str]:
-    """The one table format: a row per contender, then the paired ratios against ``reference``.
+                 extra: dict[str, dict[str, str]] | None = None,
+                 compare: Collection[str] | None = None) -> list[str]:
+    """The one table format: a row per contender, then the paired ratios against ``reference``
+    (of every other contender, or of those in ``compare``).
 
     ``extra`` adds columns: ``{column title: {contender: text}}``."""
     extra = extra or {}
@@ -99,7 +108,7 @@ def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
                      f"{busy:.2f} |{cells}")
     lines.append("")
     for name in timings.wall:
-        if name != reference and reference in timings.wall:
+        if name != reference and reference in timings.wall and (compare is None or name in compare):
             ratios = timings.paired_ratios(reference, name)
             of_medians = statistics.median(timings.wall[reference]) / statistics.median(timings.wall[name])
             cpu = timings.paired_ratios(reference, name, "cpu")
@@ -110,6 +119,55 @@ def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
     lines.append("- load average (1, 5, 15 min) before timing " + " ".join(f"{v:.2f}" for v in before)
                  + ", after " + " ".join(f"{v:.2f}" for v in after))
     return lines
+
+
+def time_to_target(train_epoch: Callable[[], None], accuracy: Callable[[], float], target: float,
+                   max_epochs: int, label: str = "") -> dict:
+    """Train epoch by epoch until ``accuracy()`` reaches ``target`` or ``max_epochs`` have run.
+
+    Only ``train_epoch`` is on the clock (wall), never the evaluation. Returns ``seconds`` (of
+    training up to the first epoch at the target, or of all epochs when it was not reached),
+    ``epoch`` (the first epoch at the target, 1-based; None if never), ``accuracy`` (the
+    last one measured) and, per epoch, ``epoch_seconds`` and ``accuracies``."""
+    epoch_seconds: list[float] = []
+    accuracies: list[float] = []
+    while len(accuracies) < max_epochs and (not accuracies or accuracies[-1] < target):
+        start = time.perf_counter()
+        train_epoch()
+        epoch_seconds.append(time.perf_counter() - start)
+        accuracies.append(float(accuracy()))
+        print(f"{label}epoch {len(accuracies)}: {epoch_seconds[-1]:.2f} s, test accuracy "
+              f"{accuracies[-1]:.4f} (load {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+    reached = accuracies[-1] >= target
+    return {"seconds": sum(epoch_seconds), "epoch": len(accuracies) if reached else None,
+            "accuracy": accuracies[-1], "epoch_seconds": epoch_seconds, "accuracies": accuracies}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB. Linux: VmHWM of /proc/self/status, which
+    belongs to this program alone; ``ru_maxrss`` is not used because on Linux a child inherits
+    the RSS of the parent it was forked from (the benchmark, holding every contender) and keeps
+    it across exec, so every child would report at least the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere (macOS: bytes)
+
+
+def child_json(script: str | Path, arguments: Sequence[str], what: str = "") -> dict | None:
+    """Run ``python script arguments`` in a child process (its stderr passes through, for its
+    progress) and return the JSON object on the last line of its stdout; None if it failed."""
+    command = [sys.executable, str(script), *arguments]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        print(f"child process for {what or ' '.join(arguments)} failed (exit status {done.returncode})",
+              file=sys.stderr)
+        return None
+    return json.loads(lines[-1])
 
 
 MEMORY_KEPT = False
