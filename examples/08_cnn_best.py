@@ -29,7 +29,7 @@ from barenet.training.callbacks import EarlyStopping
 
 def main():
     args = arguments(__doc__.splitlines()[0], epochs=12, seed=0, hidden=[256], dropout=0.4, max_shift=2,
-                     batch_size=128, lr=2e-3, dataset="mnist")
+                     flip=0, padding=0, batch_size=128, lr=2e-3, dataset="mnist")
     load = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}[args.dataset]
     (x_train, y_train), (x_test, y_test) = load(args.data_dir)
     x_train, x_test = flatten_images(x_train), flatten_images(x_test)  # float32 0..255
@@ -37,12 +37,13 @@ def main():
         x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
     (x_fit, y_fit), (x_val, y_val) = train_validation_split(x_train, y_train, 0.1, rng=args.seed)
 
-    model = barenet.cnn(channels=(32, 64), hidden=args.hidden, dropout=args.dropout, batch_norm=True,
-                        preprocessing=[barenet.Rescale(1 / 255)], rng=args.seed)
+    model = barenet.cnn(channels=(32, 64), padding=args.padding, hidden=args.hidden, dropout=args.dropout,
+                        batch_norm=True, preprocessing=[barenet.Rescale(1 / 255)], rng=args.seed)
     steps = args.epochs * math.ceil(len(x_fit) / args.batch_size)
     trainer = Trainer(model, loss="cross_entropy", optimizer="adam", lr=args.lr, lr_schedule="cosine",
                       schedule_options={"total": steps, "per": "step"}, batch_size=args.batch_size,
-                      augment=RandomShift(args.max_shift, rng=args.seed) if args.max_shift else None,
+                      augment=RandomShift(args.max_shift, rng=args.seed, horizontal_flip=bool(args.flip))
+                      if args.max_shift or args.flip else None,
                       seed=args.seed)
     selection = EarlyStopping(monitor="val_accuracy", patience=args.epochs, restore_best_weights=True)
     with stopwatch() as clock, caught_training_warnings() as warned:
@@ -54,7 +55,8 @@ def main():
     selected = (selection.best_epoch or 0) + 1
     write_results(args.out, name, {
         "dataset": args.dataset, "epochs": args.epochs, "train_limit": args.train_limit, "seed": args.seed,
-        "hidden": args.hidden, "dropout": args.dropout, "max_shift": args.max_shift,
+        "hidden": args.hidden, "dropout": args.dropout, "max_shift": args.max_shift, "flip": bool(args.flip),
+        "padding": args.padding,
         "batch_size": args.batch_size, "lr": args.lr, "parameters": sum(p.size for p in model.parameters()),
         "selected_epoch": selected, "best_val_accuracy": selection.best, "test_accuracy": test["accuracy"],
         "seconds": clock["seconds"], "warnings": warned, "history": history.history,
