@@ -3,9 +3,11 @@ short real training run on MNIST."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
-from helpers import DATA_DIR, mnist_present
+from helpers import DATA_DIR, mnist_present, run_main
 
 import barenet
 from barenet import Trainer, load_checkpoint, save_checkpoint
@@ -178,6 +180,14 @@ def test_a_layer_table_is_checked_before_anything_runs(tmp_path, capsys):
     config.write_text('[[layers]]\ntype = "Conv2D"\nin_channels = 1\nout_channels = 2\nkernel = 3\n')
     assert run_cli("train", "--config", config, "--out", tmp_path / "run") == 1
     assert "has no argument 'kernel'" in capsys.readouterr().err
+
+
+def test_train_help_states_the_cnn_time_and_memory(capsys):
+    status, out, _ = run_main(["train", "--help"], capsys)
+    text = " ".join(out.split())
+    assert status == 0
+    assert re.search(r"--model cnn .* about \d+ minutes per epoch, so about \d+ minutes for the 15", text)
+    assert re.search(r"--model cnn .* peak memory of about [\d.]+ GB", text)
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from helpers import DATA_DIR, draw_shape, mnist_present
-from PIL import Image
+from helpers import DATA_DIR, draw_shape, mnist_present, shapes_dataset
+from PIL import Image, ImageDraw
 
 from barenet import mlp
 from barenet.cli.main import main
@@ -195,3 +195,24 @@ def test_predict_warns_on_noise_and_goes_on_after_a_bad_file(tmp_path, capsys):
     )
     assert "looks unlike the images the model was trained on" in captured.err
     assert "broken.png is not a readable PNG or JPEG image" in captured.err
+
+
+def test_predict_advises_drawing_a_small_digit_bigger(tmp_path, capsys):
+    """A small dark ring on a white 300x300 PNG comes out with strokes far thicker than the
+    training images': predict warns, and says to draw it bigger, as ``barenet serve`` does."""
+    model = mlp([784, 16, 3], preprocessing=[Rescale(1 / 255)], rng=0)
+    model.metadata["ink_statistics"] = ink_statistics(shapes_dataset(100, np.random.default_rng(0))[0])
+    model.save(tmp_path / "model.npz")
+    paper = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(paper).ellipse([(130, 125), (162, 170)], outline=0, width=18)
+    paper.save(tmp_path / "small.png")
+    Image.fromarray(draw_shape("ring", size=300, width=24, dark_on_light=True)).save(tmp_path / "large.png")
+    arguments = ["predict", *(str(tmp_path / name) for name in ("model.npz", "small.png", "large.png"))]
+    assert main(arguments) == 0
+    captured = capsys.readouterr()
+    assert "small.png looks unlike the images the model was trained on" in captured.err
+    assert "draw it bigger" in captured.err and "large.png" not in captured.err
+    assert main([*arguments, "--json"]) == 0
+    small, large = json.loads(capsys.readouterr().out)
+    assert small["unusual"] and "draw it bigger" in small["advice"]
+    assert "unusual" not in large and "advice" not in large

@@ -5,7 +5,9 @@ the rest are still predicted; the exit status is 1 at the end if any file failed
 (named ``FILE:LINE``) are matched to the model by its stored feature names and label column (see
 :func:`barenet.datasets.csv_files.read_feature_rows`). An image whose ink statistics lie
 outside what the model saw in training (:func:`barenet.runs.images.unusual_ink`) is predicted
-with a warning, since the prediction may mean nothing.
+with a warning, since the prediction may mean nothing, and with the advice ``barenet serve``
+gives (:func:`barenet.runs.images.drawing_advice`) when the digit's size or place in the image
+is the likely cause: ``"unusual"`` and ``"advice"`` in the JSON output.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from ..errors import BarenetError, ConfigError
 from ..model import Sequential, load
 from ..runs.data_sources import read_feature_rows
-from ..runs.images import read_digit_image, unusual_ink
+from ..runs.images import drawing_advice, read_digit_file, unusual_ink
 from ..runs.model_data import checked_metadata
 from ..runs.run_folders import model_path
 from .text_commands import is_text_model, predict_text
@@ -29,8 +31,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 TABLE_SUFFIXES = (".csv", ".gz", ".txt", ".tsv")
 
 
-def read_file(name: str, model: Sequential, metadata: dict) -> tuple[list[str], np.ndarray, list[list[str]]]:
-    """Input names, feature rows and, per row, the reasons it looks unusual."""
+def read_file(name: str, model: Sequential, metadata: dict) -> tuple[list[str], np.ndarray, list[dict]]:
+    """Input names, feature rows and, per row, what is unusual about it: ``{}``, or the
+    reasons (``"unusual"``) and, for an image whose size or place is the likely cause, what to
+    change (``"advice"``)."""
     suffix = Path(name).suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         if model.in_features != 784:
@@ -38,12 +42,17 @@ def read_file(name: str, model: Sequential, metadata: dict) -> tuple[list[str], 
                 f"{name}: an image becomes 784 features (28x28 pixels), but the model takes "
                 f"{model.in_features} features; give CSV rows, or a model trained on 28x28 images"
             )
-        row = read_digit_image(name)[None, :]
+        digit = read_digit_file(name)
+        row = digit.image.reshape(1, -1)
         statistics = metadata.get("ink_statistics")
-        return [name], row, [unusual_ink(row, statistics) if statistics else []]
+        reasons = unusual_ink(row, statistics) if statistics else []
+        found: dict = {"unusual": reasons} if reasons else {}
+        if reasons and drawing_advice(digit):
+            found["advice"] = drawing_advice(digit)
+        return [name], row, [found]
     if suffix in TABLE_SUFFIXES:
         table, line_numbers = read_feature_rows(name, model.in_features, metadata)
-        return [f"{name}:{line}" for line in line_numbers], table, [[] for _ in table]
+        return [f"{name}:{line}" for line in line_numbers], table, [{} for _ in table]
     raise ConfigError(
         f"{name}: expected an image ({', '.join(IMAGE_SUFFIXES)}) or a CSV file of feature rows "
         f"({', '.join(TABLE_SUFFIXES)})"
@@ -91,18 +100,19 @@ def command_predict(arguments: argparse.Namespace) -> int:
     results, failed = [], []
     for name in arguments.files:
         try:
-            names, x, unusual = read_file(name, model, metadata)
+            names, x, checks = read_file(name, model, metadata)
         except (BarenetError, OSError) as error:  # report it and go on with the other files
             print(f"barenet: error: {error}", file=sys.stderr)
             failed.append(name)
             continue
         found = predictions(model, names, x, labels, arguments.top or 3)
-        for result, reasons in zip(found, unusual):
-            if reasons:
-                result["unusual"] = reasons
+        for result, check in zip(found, checks):
+            if check:
+                result.update(check)
+                advice = f"; {check['advice']}" if check.get("advice") else ""
                 print(
                     f"barenet: warning: {result['input']} looks unlike the images the model was trained on "
-                    f"({'; '.join(reasons)}); the prediction may mean nothing",
+                    f"({'; '.join(check['unusual'])}); the prediction may mean nothing{advice}",
                     file=sys.stderr,
                 )
         results += found

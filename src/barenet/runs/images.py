@@ -70,6 +70,12 @@ class Digit:
 
 def read_digit_image(path: str | Path) -> np.ndarray:
     """The image at ``path`` as one MNIST-style row: float32 ``(784,)``, values 0-255."""
+    return read_digit_file(path).image.reshape(-1)
+
+
+def read_digit_file(path: str | Path) -> Digit:
+    """The image at ``path`` read as an MNIST digit, with where the digit was in it (for
+    :func:`drawing_advice`)."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"no image file at {path}")
@@ -92,7 +98,7 @@ def read_digit_image(path: str | Path) -> np.ndarray:
                 f"{path} is not a readable PNG or JPEG image (nor WebP, TIFF, BMP, GIF, ...): "
                 f"{type(error).__name__}: {error}"
             ) from None
-    return mnist_style(pixels, source=str(path)).reshape(-1)
+    return read_digit(pixels, source=str(path))
 
 
 def grey_pixels(image: Image.Image) -> np.ndarray:
