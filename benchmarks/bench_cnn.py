@@ -5,9 +5,11 @@ PyTorch (CPU), in one process, with a per-phase breakdown of barenet's epoch.
     python benchmarks/bench_cnn.py                          # 5 timed epochs each after 1 warm-up
     python benchmarks/bench_cnn.py --train-limit 12800 --epochs 7 --output bench_cnn.md
 
-The network (``barenet.cnn()``): conv 32 3×3 → ReLU → max-pool 2 → conv 64 3×3 → ReLU →
-max-pool 2 → flatten → dropout 0.5 → dense 10, 34,826 parameters, He init; Adam (lr 1e-3),
-batch 128, float32, cross-entropy, the pixels scaled to [0, 1] beforehand for both. Epochs of
+The network (``barenet.cnn()``): conv 32 3×3 → max-pool 2 → ReLU → conv 64 3×3 → max-pool 2 →
+ReLU → flatten → dropout 0.5 → dense 10, 34,826 parameters, He init; Adam (lr 1e-3), batch 128,
+float32, cross-entropy, the pixels scaled to [0, 1] beforehand for both. barenet applies each
+ReLU after its max-pool, on a quarter of the values; PyTorch's network is written the usual
+way, conv → ReLU → max-pool: the same function (max-pooling commutes with ReLU). Epochs of
 the two are interleaved, the order rotating each round, so machine noise hits both alike;
 the table gives medians with min and max, and the ratio as the median of the round-by-round
 ratios (see ``harness.py``). ``--train-limit N`` times epochs of the first N

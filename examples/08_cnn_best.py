@@ -1,6 +1,6 @@
 """Experiment 8b: the best convolutional network of this chapter, selected on a validation split.
 
-conv 32 3×3 → BatchNorm2D → ReLU → max-pool 2 → conv 64 3×3 → BatchNorm2D → ReLU → max-pool 2 →
+conv 32 3×3 → BatchNorm2D → max-pool 2 → ReLU → conv 64 3×3 → BatchNorm2D → max-pool 2 → ReLU →
 flatten → dropout → dense 256 → BatchNorm1D → ReLU → dropout → dense 10
 (``barenet.cnn(hidden=(256,), batch_norm=True)``), pixels rescaled inside the model; every
 training batch shifted at random by up to 2 pixels each way (RandomShift); Adam with a per-step

@@ -51,6 +51,61 @@ def test_the_recipes_build_the_documented_networks():
         barenet.cnn(pool="median")
 
 
+def blob_digits(n: int, seed: int = 0):
+    """28×28 stand-ins for digits as rows in [0, 1]: an 8×8 blob of ink placed by the label on a
+    zero background, so many pooling windows tie (at 0, and after a ReLU)."""
+    rng = np.random.default_rng(seed)
+    images, labels = np.zeros((n, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+    for image, label in zip(images, labels):
+        top, left = 4 + label % 5 * 3, 4 + label // 5 * 10
+        image[top : top + 8, left : left + 8] = rng.integers(100, 256, (8, 8)) / np.float32(255)
+    return images.reshape(n, -1), labels
+
+
+def relu_before_pool(model: barenet.Sequential) -> barenet.Sequential:
+    """The same layers in the usual order: each ReLU moved back before the max-pool it follows."""
+    layers = list(model.layers)
+    for index in range(len(layers) - 1):
+        if isinstance(layers[index], barenet.MaxPool2D) and isinstance(layers[index + 1], barenet.ReLU):
+            layers[index], layers[index + 1] = layers[index + 1], layers[index]
+    return barenet.Sequential(layers, task=model.task)
+
+
+@pytest.mark.parametrize("options", [{}, {"hidden": (16,), "batch_norm": True},
+                                     {"convs_per_block": 2, "padding": "same", "batch_norm": True}])
+def test_the_relu_after_the_max_pool_gives_bit_identical_outputs_gradients_and_training(options):
+    model = barenet.cnn((4, 8), rng=0, **options)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    pools = [index for index, kind in enumerate(kinds) if kind == "MaxPool2D"]
+    assert len(pools) == 2
+    assert all(kinds[i - 1] in ("Conv2D", "BatchNorm2D") and kinds[i + 1] == "ReLU" for i in pools)
+    usual = relu_before_pool(barenet.cnn((4, 8), rng=0, **options))
+    assert [type(layer).__name__ for layer in usual.layers].count("ReLU") == kinds.count("ReLU")
+    x, y = blob_digits(64)
+    for training in (True, False):
+        results = []
+        for network in (model, usual):
+            output, tape = network.forward_with_cache(x, training=training, logits=True)
+            network.backward(np.random.default_rng(1).normal(size=output.shape).astype(np.float32), tape)
+            results.append((output, [parameter.grad.copy() for parameter in network.parameters()]))
+        (output, grads), (expected, expected_grads) = results
+        assert np.array_equal(output, expected)
+        assert all(np.array_equal(grad, other) for grad, other in zip(grads, expected_grads))
+    for network in (model, usual):
+        Trainer(network, optimizer="adam", lr=0.01, batch_size=16, seed=0).fit(x, y, epochs=2, verbose=0)
+    assert all(np.array_equal(weights, other) for weights, other in
+               zip(model.get_weights(), usual.get_weights()))
+    np.testing.assert_array_equal(model.predict_proba(x), usual.predict_proba(x))
+
+
+def test_other_activations_and_poolings_keep_the_activation_before_the_pool():
+    for options in ({"activation": "tanh"}, {"activation": "leaky_relu"}, {"activation": "sigmoid"},
+                    {"pool": "avg"}):
+        kinds = [type(layer).__name__ for layer in barenet.cnn((4, 8), rng=0, **options).layers]
+        pools = [index for index, kind in enumerate(kinds) if kind.endswith("Pool2D")]
+        assert len(pools) == 2 and all(kinds[index - 1] not in ("Conv2D", "BatchNorm2D") for index in pools)
+
+
 def test_summary_walks_the_shapes_and_counts_parameters():
     text = barenet.cnn(rng=0).summary()
     for expected in ("(n, 32, 26, 26)", "(n, 32, 13, 13)", "(n, 64, 11, 11)", "(n, 64, 5, 5)", "(n, 1600)",

@@ -1,6 +1,7 @@
 """The fast layers against their plain versions (the loop definitions a learner reads first):
 im2col/col2im, Conv2D forward and backward, MaxPool2D forward and backward (ties included),
-in float64 over random shapes, strides and padding."""
+in float64 over random shapes, strides and padding; pooling also on barenet's own image layout,
+in channel blocks."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from barenet.errors import ShapeError
-from barenet.layers import Conv2D, MaxPool2D
-from barenet.layers.im2col import col2im, col2im_loops, im2col, im2col_loops, output_size
+from barenet.layers import AvgPool2D, Conv2D, MaxPool2D, pooling
+from barenet.layers.im2col import (
+    col2im,
+    col2im_loops,
+    im2col,
+    im2col_loops,
+    output_size,
+    to_images_layout,
+)
 from barenet.layers.reference import (
     conv2d_backward_loops,
     conv2d_loops,
@@ -131,3 +139,38 @@ def test_the_loop_versions_agree_with_pytorch():
     np.testing.assert_array_equal(max_pool2d_loops(ties, (3, 3), (2, 2), padding), expected.detach().numpy())
     np.testing.assert_allclose(max_pool2d_backward_loops(upstream, ties, (3, 3), (2, 2), padding),
                                tensor.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("values", ["normal", "ties", "relu zeros"])
+def test_max_pool_in_channel_blocks_on_barenet_images_equals_the_loops(monkeypatch, dtype, values):
+    """What a CNN hands the layer: images laid out (C, H, W, N), sizes that leave a last row
+    and column out (11 → 5), the gradient sample by sample (as Flatten gives it), and channel
+    blocks of one or two channels; ties from few integers and from a ReLU's zeros."""
+    monkeypatch.setattr(pooling, "BLOCK_BYTES", 1)  # one channel per block: every block boundary crossed
+    rng = np.random.default_rng(8)
+    shape = (5, 3, 11, 10)
+    x = {"normal": rng.normal(size=shape), "ties": rng.integers(0, 4, size=shape),
+         "relu zeros": np.maximum(rng.normal(size=shape) - 0.5, 0)}[values].astype(dtype)
+    images = to_images_layout(x)
+    for layer in (MaxPool2D(2), MaxPool2D(3), MaxPool2D((2, 3), (3, 4), 1)):  # windows apart: exact gradients
+        output, cache = layer.forward_with_cache(images, training=True)
+        expected = max_pool2d_loops(x, layer.kernel_size, layer.stride, layer.pads)
+        np.testing.assert_array_equal(output, expected)
+        np.testing.assert_array_equal(layer.forward(images), expected)
+        upstream = rng.normal(size=output.shape).astype(dtype)  # C-ordered: sample by sample
+        grad = layer.backward(upstream, cache)
+        np.testing.assert_array_equal(grad, max_pool2d_backward_loops(upstream, x, layer.kernel_size,
+                                                                      layer.stride, layer.pads))
+        assert grad.dtype == dtype and grad.strides[0] == grad.itemsize  # barenet's layout: batch innermost
+
+
+def test_average_pooling_in_channel_blocks_is_bit_identical(monkeypatch):
+    rng = np.random.default_rng(9)
+    images = to_images_layout(rng.normal(size=(4, 5, 9, 7)).astype(np.float32))
+    upstream = rng.normal(size=(4, 5, 4, 3)).astype(np.float32)
+    layer = AvgPool2D(2)
+    whole = layer.forward(images), layer.backward(upstream, images.shape)
+    monkeypatch.setattr(pooling, "BLOCK_BYTES", 1)
+    for blocked, one_block in zip((layer.forward(images), layer.backward(upstream, images.shape)), whole):
+        np.testing.assert_array_equal(blocked, one_block)

@@ -1,9 +1,17 @@
 """Pooling: summarise each window of each channel by its maximum or its mean.
 
 Both window poolings visit the ``kh·kw`` positions inside a window one at a time, each as a
-strided slice covering every window of every channel of every image at once — no loop over
-images, positions or channels. Their backward passes send the gradient back through the
-same slices.
+strided slice covering every window of every image at once — no loop over images or window
+positions. Their backward passes send the gradient back through the same slices.
+
+Two things keep these passes fast on barenet's images, laid out ``(C, H, W, N)`` in memory
+(see :mod:`barenet.layers.im2col`), where each slice moves runs of ``N`` contiguous values:
+
+- channels go a block at a time (about ``BLOCK_BYTES`` of output each), so the ``kh·kw``
+  passes over a block's running maximum (or sum) find it in the CPU's cache, not in memory;
+- the backward pass first brings the incoming gradient into the layout of what it is read
+  with when it arrives in another (after ``Flatten`` it comes sample by sample): one gather,
+  instead of ``kh·kw`` passes that each gather it.
 """
 
 from __future__ import annotations
@@ -14,6 +22,28 @@ from ..errors import ShapeError
 from ..validation import check_pair
 from .base import Layer, Shape
 from .im2col import empty_images, new_images, output_size, pad_images, resolve_padding, window_offsets
+
+BLOCK_BYTES = 1 << 18
+"""Output bytes per block of channels (256 KiB): a block's passes stay in a core's L2 cache."""
+
+
+def _in_layout(array: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """``array`` if laid out in memory as ``empty`` (a new array of its shape) is, else ``empty``
+    filled with it: one gather, where the backward's ``kh·kw`` passes would each gather."""
+    if array.strides == empty.strides:
+        return array
+    empty[...] = array  # our own new array
+    return empty
+
+
+def _blocks(array: np.ndarray) -> list[slice]:
+    """Blocks of the channels of ``array`` ``(n, c, oh, ow)``: about ``BLOCK_BYTES`` each (at least
+    one channel) when the batch is its innermost axis, as in barenet's images, where a block
+    of channels is one stretch of memory; otherwise all the channels at once."""
+    if array.strides[0] != array.itemsize or array.size == 0:
+        return [slice(None)]
+    step = max(1, BLOCK_BYTES // array[:, :1].nbytes)
+    return [slice(start, start + step) for start in range(0, array.shape[1], step)]
 
 
 class _WindowPool(Layer):
@@ -44,26 +74,32 @@ class _WindowPool(Layer):
         return [(k, padded[:, :, rows, cols]) for k, rows, cols in
                 window_offsets(self.kernel_size, self.stride, out_size)]
 
-    def _scatter(self, piece, input_shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """The adjoint of ``_windows``: ``piece(k, out)`` is what goes to window position k of every
-        window; where windows overlap, the pieces add up.
+    def _scatter(self, piece, blocks: list[slice], input_shape: tuple[int, ...],
+                 dtype: np.dtype) -> np.ndarray:
+        """The adjoint of ``_windows``: ``piece(k, block, out)`` is what goes to window position k
+        of every window of the channels ``block`` (one of ``blocks``); where windows overlap, the
+        pieces add up.
 
         Windows apart (stride ≥ kernel), each piece is written straight into its slice of the
-        result (``out``, no temporary array), and when they also tile the whole image nothing
-        is zero-filled first."""
+        result (``out``, no temporary array); when they also tile the padded image (stride =
+        kernel) only the rows and columns past the last window are zero-filled."""
         n, channels, height, width = input_shape
         (top, bottom), (left, right) = self.pads
         out_size = self._out_size(height, width)
         padded_size = (height + top + bottom, width + left + right)
         overlapping = any(s < k for s, k in zip(self.stride, self.kernel_size))
-        tiled = all(s == k and o * s == size
-                    for s, k, o, size in zip(self.stride, self.kernel_size, out_size, padded_size))
+        tiled = self.stride == self.kernel_size
         padded = (empty_images if tiled else new_images)((n, channels, *padded_size), dtype)
-        for k, rows, cols in window_offsets(self.kernel_size, self.stride, out_size):
-            if overlapping:
-                padded[:, :, rows, cols] += piece(k, None)  # in place on our own zeros: overlaps add up
-            else:
-                piece(k, padded[:, :, rows, cols])  # windows apart: each pixel written at most once
+        if tiled:  # what no window covers: the rows below the last window, the columns right of it
+            covered = [o * s for o, s in zip(out_size, self.stride)]
+            padded[:, :, covered[0]:] = 0
+            padded[:, :, : covered[0], covered[1]:] = 0
+        for block in blocks:
+            for k, rows, cols in window_offsets(self.kernel_size, self.stride, out_size):
+                if overlapping:  # in place on our own zeros: overlaps add up
+                    padded[:, block, rows, cols] += piece(k, block, None)
+                else:  # windows apart: each pixel written at most once
+                    piece(k, block, padded[:, block, rows, cols])
         return padded[:, :, top : top + height, left : left + width]
 
     def config(self) -> dict:
@@ -106,28 +142,38 @@ class MaxPool2D(_WindowPool):
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self.output_shape(x.shape[1:])
         (_, first), *others = self._windows(x)
-        best = first.copy(order="K")  # Y = max over the window, position by position
-        for _, candidate in others:
-            np.maximum(best, candidate, out=best)  # in place on our own copy
+        best = np.empty_like(first)  # laid out as the input
+        for block in _blocks(best):
+            running = best[:, block]
+            np.copyto(running, first[:, block])  # Y = max over the window, position by position
+            for _, candidate in others:
+                np.maximum(running, candidate[:, block], out=running)  # in place on our own array
         return best
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         self.output_shape(x.shape[1:])
-        windows = self._windows(x)
-        best = windows[0][1].copy(order="K")  # Y = max over the window, starting at position 0
+        (_, first), *others = self._windows(x)
+        best = np.empty_like(first)  # laid out as the input
         argmax = np.zeros_like(best, dtype=np.uint8)
-        for k, candidate in windows[1:]:
-            greater = candidate > best  # strictly: on a tie the earlier position keeps the maximum
-            np.maximum(best, candidate, out=best)  # in place on our own copy
-            # the positions only grow, so "k where greater, else unchanged" is a maximum too
-            np.maximum(argmax, np.multiply(greater, k, dtype=np.uint8), out=argmax)
+        for block in _blocks(best):
+            running, position = best[:, block], argmax[:, block]
+            np.copyto(running, first[:, block])  # Y = max over the window, starting at position 0
+            for k, candidate in others:
+                candidate = candidate[:, block]
+                greater = candidate > running  # strictly: on a tie the earlier position keeps the maximum
+                np.maximum(running, candidate, out=running)  # in place on our own array
+                # the positions only grow, so "k where greater, else unchanged" is a maximum too
+                np.maximum(position, np.multiply(greater, k, dtype=np.uint8), out=position)
         return best, (argmax, x.shape)
 
     def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
         argmax, input_shape = cache
-        # dX = dY at the window's argmax, 0 at its other positions
-        return self._scatter(lambda k, out: np.multiply(grad_output, argmax == k, out=out),
-                             input_shape, grad_output.dtype)
+        grad = _in_layout(grad_output, np.empty_like(argmax, dtype=grad_output.dtype))
+
+        def piece(k: int, block: slice, out: np.ndarray) -> np.ndarray:
+            return np.multiply(grad[:, block], argmax[:, block] == k, out=out)  # dX = dY at argmax, else 0
+
+        return self._scatter(piece, _blocks(argmax), input_shape, grad_output.dtype)
 
 
 class AvgPool2D(_WindowPool):
@@ -140,11 +186,14 @@ class AvgPool2D(_WindowPool):
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self.output_shape(x.shape[1:])
-        windows = self._windows(x)
-        total = windows[0][1].copy(order="K")
-        for _, piece in windows[1:]:
-            total += piece  # in place on our own copy
-        total *= 1.0 / (self.kernel_size[0] * self.kernel_size[1])  # Y = Σ_window X / (kh·kw)
+        (_, first), *others = self._windows(x)
+        total = np.empty_like(first)  # laid out as the input
+        for block in _blocks(total):
+            running = total[:, block]
+            np.copyto(running, first[:, block])
+            for _, piece in others:
+                running += piece[:, block]  # in place on our own array
+            running *= 1.0 / (self.kernel_size[0] * self.kernel_size[1])  # Y = Σ_window X / (kh·kw)
         return total
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
@@ -152,9 +201,10 @@ class AvgPool2D(_WindowPool):
 
     def backward(self, grad_output: np.ndarray, input_shape: tuple) -> np.ndarray:
         share = 1.0 / (self.kernel_size[0] * self.kernel_size[1])
+        grad = _in_layout(grad_output, empty_images(grad_output.shape, grad_output.dtype))  # as dX's layout
         # dX = dY / (kh·kw), onto every pixel of the window
-        return self._scatter(lambda k, out: np.multiply(grad_output, share, out=out), input_shape,
-                             grad_output.dtype)
+        return self._scatter(lambda k, block, out: np.multiply(grad[:, block], share, out=out), _blocks(grad),
+                             input_shape, grad_output.dtype)
 
 
 class GlobalAvgPool2D(Layer):

@@ -23,6 +23,7 @@ from ..layers import (
     Flatten,
     Layer,
     MaxPool2D,
+    ReLU,
     Reshape,
     Softmax,
     get_activation,
@@ -74,8 +75,17 @@ def cnn(
     ``conv_dropout``. Then Flatten → Dropout(``dropout``) → for each ``hidden`` width Dense
     [→ BatchNorm1D] → activation → Dropout, and a Dense to ``n_classes`` with a softmax.
     With the defaults this is the benchmark network of ``benchmarks/bench_cnn.py``: conv 32
-    3×3, ReLU, max-pool 2, conv 64 3×3, ReLU, max-pool 2, flatten, dropout 0.5, dense 10
+    3×3, max-pool 2, ReLU, conv 64 3×3, max-pool 2, ReLU, flatten, dropout 0.5, dense 10
     (34,826 parameters). He initialisation throughout.
+
+    With ``pool="max"`` and ``activation="relu"`` the block's last ReLU comes after the pool
+    (Conv2D [→ BatchNorm2D] → MaxPool2D → ReLU): the same function with the same gradients,
+    bit for bit, on a quarter of the values. The maximum of ReLUs is the ReLU of the maximum,
+    and the gradient goes to the same input: the first maximum of the window when it is
+    positive, and nowhere (ReLU's derivative is 0 at ≤ 0) when it is not. Only ReLU moves:
+    sigmoid and tanh (saturating) and leaky ReLU (rounding αx) are non-decreasing too but map
+    distinct inputs to equal outputs where their derivative is not 0, so pooled after them a
+    tie can send the gradient to another input; GELU is not monotone at all.
     """
     if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or not channels:
         raise BarenetError(
@@ -88,21 +98,24 @@ def cnn(
     conv_dropout = check_number("conv_dropout", conv_dropout, 0.0, 1.0, high_open=True)
     if pool is not None:
         check_choice("pool", pool, tuple(POOLS))
-    get_activation(activation)
+    relu_after_pool = pool == "max" and type(get_activation(activation)) is ReLU
     dtype, rng = check_float_dtype(dtype), as_generator(rng)
     shape = _image_shape(input_shape)
     layers: list[Layer] = [*preprocessing, Reshape(shape)]
     in_channels = shape[0]
     for width in widths:
-        for _ in range(convs_per_block):
+        for index in range(convs_per_block):
             layers.append(Conv2D(in_channels, width, kernel_size, padding=padding, bias=not batch_norm,
                                  rng=rng, dtype=dtype))
             if batch_norm:
                 layers.append(BatchNorm2D(width, dtype=dtype))
-            layers.append(get_activation(activation))
+            if index < convs_per_block - 1 or not relu_after_pool:
+                layers.append(get_activation(activation))
             in_channels = width
         if pool is not None:
             layers.append(POOLS[pool](2))
+        if relu_after_pool:
+            layers.append(get_activation(activation))  # max-pool then ReLU = ReLU then max-pool (docstring)
         if conv_dropout:
             layers.append(Dropout(conv_dropout, rng=rng))
     layers.append(Flatten())
