@@ -241,7 +241,7 @@ def test_train_help_states_the_cnn_time_and_memory(capsys):
     status, out, _ = run_main(["train", "--help"], capsys)
     text = " ".join(out.split())
     assert status == 0
-    assert re.search(r"--model cnn .* about \d+ minutes per epoch, so about \d+ minutes for the 15", text)
+    assert re.search(r"--model cnn .* about \d+ seconds per epoch, so about \d+ minutes for the 15", text)
     assert re.search(r"--model cnn .* peak memory of about [\d.]+ GB", text)
 
 

@@ -36,3 +36,20 @@ def test_a_cnn_is_evaluated_within_its_memory_bound():
     assert peak < 2.5 * PREDICTION_BYTES, f"{peak / 2**20:.0f} MiB"
     assert metrics["loss"] == pytest.approx(evaluate(model, x, y, batch_size=70)["loss"], rel=1e-6)
     assert np.array_equal(model.predict(x), model.predict(x, batch_size=70))  # batches change nothing
+
+
+def test_validation_during_training_stays_within_the_bound():
+    """The validation set is scored after each epoch in the same bounded batches: 3,000
+    validation images through the CNN, where one pass over all of them would take about 1.1 GB."""
+    model = barenet.cnn((32, 64), rng=0)
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(0, 1, (3256, 784)).astype(np.float32), rng.integers(0, 10, 3256)
+    trainer = barenet.Trainer(model, optimizer="adam", batch_size=128, seed=0)
+    tracemalloc.start()
+    try:
+        history = trainer.fit(x[:256], y[:256], epochs=1, validation_data=(x[256:], y[256:]), verbose=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "val_loss" in history.history
+    assert peak < 2.5 * PREDICTION_BYTES, f"{peak / 2**20:.0f} MiB"

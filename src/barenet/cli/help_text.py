@@ -92,10 +92,10 @@ LOW_EPOCHS, HIGH_EPOCHS = SMALL_DATA_EPOCHS
 TRAIN_EPILOG = f"""\
 per-dataset defaults (the options above list them where they differ):
   mnist, fashion-mnist  {MNIST_HIDDEN} hidden, cosine schedule, dropout 0.2, 15 epochs.
-                        --model cnn (conv 32, conv 64) is slower: measured on a 2-core
-                        CPU shared with another training job, about 2 minutes per
-                        epoch, so about 30 minutes for the 15 epochs, and a peak
-                        memory of about 1.3 GB
+                        --model cnn (conv 32, conv 64) is slower: measured on a quiet
+                        2-core CPU, about 15 seconds per epoch, so about 4 minutes
+                        for the 15 epochs, and a peak memory of about 0.27 GB
+                        (several times longer on a machine busy with other work)
   csv:PATH, npz:PATH    {HIDDEN_LAYERS["csv"][0]} hidden units, batch 32, constant learning rate, no
                         dropout, robust scaling (standardisation with extreme outliers
                         clipped and reported), regression targets standardised inside
