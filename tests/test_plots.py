@@ -83,8 +83,8 @@ def test_feature_maps_are_shown_after_relu_each_layer_on_one_scale(tmp_path):
     sample = np.random.default_rng(0).uniform(0, 255, 784)
     rows = feature_map_rows(model, sample, max_maps=6)
     assert [title for title, _ in rows] == [
-        "layer 3 ReLU after layer 2 Conv2D: 8 maps 26×26, first 6",
-        "layer 6 ReLU after layer 5 Conv2D: 12 maps 11×11, first 6",
+        "ReLU of layer 2 Conv2D: 8 maps 26×26, first 6",
+        "ReLU of layer 5 Conv2D: 12 maps 11×11, first 6",
     ]
     x = sample.reshape(1, 784)
     for layer in model.layers[:4]:
@@ -92,3 +92,23 @@ def test_feature_maps_are_shown_after_relu_each_layer_on_one_scale(tmp_path):
     assert np.array_equal(rows[0][1], x[0, :6]) and rows[0][1].min() == 0  # what the next layer receives
     picture = assert_png(plot_feature_maps(model, sample, tmp_path / "maps.png", "test image 0"))
     assert picture.size[0] > 400
+
+
+def test_feature_maps_of_cnn_are_after_batch_norm_and_relu_though_it_pools_first():
+    import barenet
+    from barenet.runs.conv_plots import feature_map_rows
+
+    model = barenet.cnn((4, 6), hidden=(8,), batch_norm=True, preprocessing=[barenet.Rescale(1 / 255)], rng=0)
+    sample = np.random.default_rng(1).uniform(0, 255, 784).astype(np.float32)
+    rows = feature_map_rows(model, sample)
+    assert [title for title, _ in rows] == [
+        "ReLU of layer 2 Conv2D: 4 maps 26×26, batch-normalised",
+        "ReLU of layer 6 Conv2D: 6 maps 11×11, batch-normalised",
+    ]
+    x = sample.reshape(1, 784)
+    for layer in model.layers[:4]:  # rescale, reshape, conv, batch norm
+        x = layer.forward(x)
+    assert np.array_equal(rows[0][1], np.maximum(x[0], 0))  # the ReLU of the unpooled maps
+    pooled = model.layers[4].forward(x)
+    shown_then_pooled = barenet.layers.MaxPool2D(2).forward(rows[0][1][None])
+    assert np.array_equal(model.layers[5].forward(pooled), shown_then_pooled)  # what the network computes

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layers import ACTIVATIONS, Conv2D, Identity, Softmax
+from ..layers import ACTIVATIONS, BatchNorm2D, Conv2D, Identity, MaxPool2D, Softmax
 from ..model import Sequential
 from .plots import matplotlib_colormap, new_figure, save_figure, tile_mosaic
 
@@ -72,8 +72,10 @@ def feature_map_rows(
     model: Sequential, sample: np.ndarray, max_maps: int = 16
 ) -> list[tuple[str, np.ndarray]]:
     """For each Conv2D of ``model``: a title and the first ``max_maps`` of its feature maps for
-    ``sample`` (prediction mode), after the activation that follows it (ReLU: what the next
-    layer receives, as ``barenet serve``'s page shows them), else as the convolution left them."""
+    ``sample`` (prediction mode), after its batch norm and the activation that follows (ReLU:
+    what the next layer receives, as ``barenet serve``'s page shows them), else as the
+    convolution left them. ``cnn()`` applies a ReLU after the max-pool that follows the
+    convolution (the same values, pooled); the maps are then the ReLU of the unpooled ones."""
     x = np.asarray(sample, dtype=model.dtype).reshape(1, *model.input_shape)
     outputs = []
     for layer in model.layers:
@@ -82,12 +84,22 @@ def feature_map_rows(
     layers = model.layers
     rows: list[tuple[str, np.ndarray]] = []
     for index in (i for i, layer in enumerate(layers) if isinstance(layer, Conv2D)):
-        activated = index + 1 < len(layers) and isinstance(layers[index + 1], ACTIVATION_TYPES)
-        shown = index + 1 if activated else index
-        maps = outputs[shown]
+        last = index  # the convolution, or the batch norms right after it
+        while last + 1 < len(layers) and isinstance(layers[last + 1], BatchNorm2D):
+            last += 1
+        after = layers[last + 1 : last + 3]
+        maps = outputs[last]
+        if after and isinstance(after[0], ACTIVATION_TYPES):
+            activation, maps = after[0], outputs[last + 1]
+        elif len(after) == 2 and isinstance(after[0], MaxPool2D) and isinstance(after[1], ACTIVATION_TYPES):
+            activation, maps = after[1], after[1].forward(outputs[last][None])[0]
+        else:
+            activation = None
         title = f"layer {index} Conv2D: {len(maps)} maps {maps.shape[1]}×{maps.shape[2]}"
-        if shown != index:
-            title = f"layer {shown} {type(layers[shown]).__name__} after {title}"
+        if last > index:
+            title = f"{title}, batch-normalised"
+        if activation is not None:
+            title = f"{type(activation).__name__} of {title}"
         rows.append((title + (f", first {max_maps}" if len(maps) > max_maps else ""), maps[:max_maps]))
     return rows
 
