@@ -42,9 +42,10 @@ from pathlib import Path
 
 import numpy as np
 from bench_image_preprocessing import drawing_png
-from bench_mlp import BarenetContender, default_recipe, load_data
+from bench_mlp import BarenetContender
 from bench_time_to_accuracy import fast_cnn
 from harness import Timings, interleave, keep_freed_memory, machine_lines, timing_table
+from mlp_recipe import default_recipe, load_data
 from threadpoolctl import threadpool_limits
 from torch_twin import torch_twin
 

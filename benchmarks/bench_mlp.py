@@ -7,7 +7,6 @@ PyTorch (CPU) and scikit-learn, and time to 98 % test accuracy against PyTorch.
     python benchmarks/bench_mlp.py --mode time-to-accuracy --seeds 3
     python benchmarks/bench_mlp.py --threads 1           # all contenders on one core
     python benchmarks/bench_mlp.py --train-limit 12800 --epochs 7 --no-memory   # short runs, busy machine
-    python benchmarks/bench_mlp.py --mode adam-threads   # does splitting Adam across threads pay?
 
 The model is fixed: 784-256-128-10, ReLU, He init, Adam (lr 1e-3), batch 128, float32,
 the uint8 pixels scaled by 1/255 inside the model (barenet: a ``Rescale`` layer). Epochs of
@@ -45,76 +44,13 @@ from harness import (
     phase_table,
     timing_table,
 )
+from mlp_recipe import BATCH_SIZE, FALLBACK_RECIPE, LR, SIZES, default_recipe, load_data
 from threadpoolctl import threadpool_limits
 
-import barenet
 from barenet import Rescale, mlp
 from barenet.datasets.batching import BatchGatherer
 from barenet.layers import Dense
 from barenet.training import Trainer, class_ids
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-SIZES = (784, 256, 128, 10)
-BATCH_SIZE = 128
-LR = 1e-3
-FALLBACK_RECIPE = {"sizes": SIZES, "activation": "relu", "init": "he", "optimizer": "adam", "lr": LR,
-                   "batch_size": BATCH_SIZE, "scale": 1 / 255, "dropout": 0.2}
-
-
-# ---- data --------------------------------------------------------------------------------------------
-
-
-def load_data(data_dir: str | None, synthetic: bool = False):
-    """``(x, y), (x_test, y_test), source``: uint8 rows of 784 pixels and int64 labels."""
-    if not synthetic:
-        from barenet.datasets import load_mnist
-
-        folders = [data_dir] if data_dir else [None, REPOSITORY.parent / "shared" / "data"]
-        for folder in folders:
-            try:
-                (x, y), (x_test, y_test) = load_mnist(data_dir=folder, download=False)
-            except Exception:  # noqa: BLE001 - absent or unreadable: try the next place
-                continue
-            return (x.reshape(len(x), -1), y), (x_test.reshape(len(x_test), -1), y_test), "MNIST"
-    return (*synthetic_mnist(), "synthetic (MNIST not found)")
-
-
-def synthetic_mnist(seed: int = 0):
-    """MNIST-shaped data (60,000 + 10,000 uint8 rows of 784, ten classes) that a MLP can learn."""
-    rng = np.random.default_rng(seed)
-    prototypes = rng.uniform(0, 255, size=(10, 784)).astype(np.float32)
-    splits = []
-    for n in (60_000, 10_000):
-        labels = rng.integers(0, 10, n)
-        pixels = prototypes[labels] + rng.normal(0, 160, size=(n, 784)).astype(np.float32)
-        splits.append((np.clip(pixels, 0, 255).astype(np.uint8), labels.astype(np.int64)))
-    return splits[0], splits[1]
-
-
-# ---- the default recipe ------------------------------------------------------------------------------
-
-
-def default_recipe() -> tuple[dict, str]:
-    """The default MNIST recipe of ``barenet train`` (``barenet.runs.config.RunConfig``'s defaults),
-    else the fallback. The learning rate is held constant for both contenders: ``barenet train``
-    anneals it over its planned epochs (``lr_schedule``), which a run stopped at a target
-    accuracy does not have."""
-    try:
-        from barenet.optim import DEFAULT_LR
-        from barenet.runs.config import HIDDEN_LAYERS, RunConfig
-    except ImportError:
-        return dict(FALLBACK_RECIPE), "benchmark fallback (no barenet.config)"
-    defaults = RunConfig()
-    recipe = dict(FALLBACK_RECIPE)
-    recipe.update(
-        sizes=(SIZES[0], *HIDDEN_LAYERS["mnist"], SIZES[-1]), activation=defaults.activation,
-        optimizer=defaults.optimizer, lr=defaults.lr or DEFAULT_LR[defaults.optimizer],
-        batch_size=defaults.batch_size, dropout=defaults.dropout,
-    )
-    if defaults.init is not None:
-        recipe["init"] = defaults.init
-    return recipe, f"barenet train defaults, lr held constant instead of {defaults.lr_schedule}"
-
 
 # ---- contenders: one object per contender, ``epoch()`` trains one epoch ------------------------------
 
@@ -397,64 +333,10 @@ def time_to_accuracy_mode(args) -> list[str]:
     return time_to_accuracy_report(["mlp"], args)
 
 
-def adam_threads_mode(args) -> list[str]:
-    """Does splitting Adam's elementwise passes across threads pay? NumPy releases the GIL inside
-    ufuncs, so two threads can each run the twelve passes of ``Adam.adam_step`` on half of the
-    flat buffer. Steps on the benchmark model's 235,146 parameters, both ways interleaved."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    model = mlp(list(SIZES), rng=0)
-    optimizer = barenet.optim.Adam(model.parameters(), lr=LR)
-    rng = np.random.default_rng(0)
-    optimizer.flat.grads[...] = rng.standard_normal(optimizer.flat.grads.shape, dtype=np.float32) * 1e-2
-    size = optimizer.flat.values.size
-
-    def slice_step(start: int, stop: int) -> None:
-        part = barenet.optim.Adam.__new__(barenet.optim.Adam)  # the library's own step, on a slice
-        part.betas, part.eps, part.lr = optimizer.betas, optimizer.eps, LR
-        part.step_count = optimizer.step_count
-        part.first_moment = optimizer.first_moment[start:stop]
-        part.second_moment = optimizer.second_moment[start:stop]
-        part.scratch = optimizer.scratch[start:stop]
-        part.adam_step(optimizer.flat.values[start:stop], optimizer.flat.grads[start:stop])
-
-    results: dict[str, list[float]] = {}
-    with ThreadPoolExecutor(args.threads) as pool:
-        def split_step() -> None:
-            optimizer.step_count += 1
-            edges = [size * index // args.threads for index in range(args.threads + 1)]
-            futures = [pool.submit(slice_step, a, b) for a, b in zip(edges[1:-1], edges[2:])]
-            slice_step(edges[0], edges[1])
-            for future in futures:
-                future.result()
-
-        def library_step() -> None:
-            optimizer.step_count += 1
-            slice_step(0, size)
-
-        ways = {"one thread (Adam.adam_step)": library_step,
-                f"split across {args.threads} threads": split_step}
-        for _ in range(args.warmup + args.epochs * 4):
-            for name, step in ways.items():
-                start = time.perf_counter()
-                for _ in range(100):
-                    step()
-                results.setdefault(name, []).append((time.perf_counter() - start) / 100 * 1e6)
-    lines = [f"## Adam step on {size:,} float32 parameters: one thread or split across threads", "",
-             f"Microseconds per step, median of {args.epochs * 4} interleaved runs of 100 steps; load "
-             f"average {os.getloadavg()[0]:.2f}.", "",
-             "| way | median µs | min µs | max µs | per epoch (469 steps) s |", "|---|---|---|---|---|"]
-    for name, values in results.items():
-        values = values[args.warmup:]
-        lines.append(f"| {name} | {statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} | "
-                     f"{statistics.median(values) * 469 / 1e6:.3f} |")
-    return lines
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mode", choices=("epoch", "time-to-accuracy", "adam-threads"), default="epoch")
+    parser.add_argument("--mode", choices=("epoch", "time-to-accuracy"), default="epoch")
     parser.add_argument("--data-dir", help="folder with mnist/ (default: BARENET_DATA_DIR, ../shared/data)")
     parser.add_argument("--synthetic", action="store_true", help="use synthetic MNIST-shaped data")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads (default: all cores)")
@@ -481,9 +363,7 @@ def main(argv: list[str] | None = None) -> None:
         child_memory(args)
         return
     with threadpool_limits(args.threads):
-        if args.mode == "adam-threads":
-            body = adam_threads_mode(args)
-        elif args.mode == "time-to-accuracy":
+        if args.mode == "time-to-accuracy":
             body = time_to_accuracy_mode(args)
         else:
             (x, y), test, source = load_data(args.data_dir, args.synthetic)

@@ -153,7 +153,8 @@ def contender(run: str, library: str, seed: int, args):
     """``(train one epoch, test accuracy)`` of one training run, its data loaded."""
     max_epochs = args.max_epochs or RUNS[run].max_epochs
     if run == "mlp":
-        from bench_mlp import BarenetContender, TorchContender, default_recipe, load_data
+        from bench_mlp import BarenetContender, TorchContender
+        from mlp_recipe import default_recipe, load_data
 
         (x, y), (x_test, y_test), _ = load_data(args.data_dir, args.synthetic)
         x, y = x[: args.train_limit], y[: args.train_limit]
