@@ -102,6 +102,13 @@ def assert_png(path: Path, min_size: int = 100) -> Image.Image:
     return image
 
 
+def write_table(path: Path, header, rows, delimiter=",") -> Path:
+    """A delimited text file at ``path``: the ``header`` line (none when it is None), then the rows."""
+    lines = ([delimiter.join(header)] if header else []) + [delimiter.join(map(str, row)) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 # ---- drawn digits -----------------------------------------------------------------------------
 
 

@@ -1,12 +1,11 @@
-"""The ``barenet`` command line, end to end, as a subprocess on small synthetic data."""
+"""The ``barenet`` command line, end to end, as a subprocess on small synthetic data: a run
+folder and the commands that read it, drawn images, the other subcommands, MNIST out of the box.
+
+Resume, Ctrl-C, early stopping and divergence: test_cli_training.py; bad input: test_cli_bad_input.py."""
 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,25 +20,13 @@ from helpers import (
     draw_shape,
     mnist_present,
     printed_test_line,
+    run_main,
     save_png,
     shapes_dataset,
 )
 
 from barenet import load
-from barenet.cli.main import main
 from barenet.runs.config import read_toml
-from barenet.training.checkpoints import read_checkpoint
-
-
-def run_main(argv: list[str], capsys) -> tuple[int, str, str]:
-    """``barenet ARGV`` in this process: (exit status, stdout, stderr)."""
-    try:
-        status = main(argv)
-    except SystemExit as exit:
-        status = exit.code
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
 
 # ---- a spirals run, shared by the tests that use its folder ------------------------------------
 
@@ -136,6 +123,29 @@ def test_predict_refuses_an_image_for_a_two_feature_model(spirals, tmp_path):
     image = save_png(draw_shape("one"), tmp_path / "one.png")
     result = barenet("predict", folder / "model.npz", image, cwd=tmp_path)
     assert_clean_error(result, "2 features", "784")
+
+
+def test_resuming_a_checkpoint_of_another_architecture(spirals, tmp_path, capsys):
+    folder, _ = spirals
+    status, _, err = run_main(
+        [
+            "train",
+            "--resume",
+            str(folder / "checkpoint.npz"),
+            "--layers",
+            "2",
+            "50",
+            "3",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
+    assert status == 1 and "Traceback" not in err
+    assert err.startswith(
+        f"barenet: error: {folder / 'checkpoint.npz'} is a checkpoint of another architecture"
+    )
+    assert "'out_features': 100" in err and "'out_features': 50" in err
 
 
 # ---- images: a model trained on drawn shapes reads drawn PNGs ----------------------------------
@@ -242,248 +252,6 @@ def test_the_classic_sine_call_works_as_written(tmp_path):
     assert history["mse"][-1] < history["mse"][0]
     assert "mse" in printed_test_line(result.stdout) and "r2" in printed_test_line(result.stdout)
     assert_png(tmp_path / "run" / "fit.png")
-
-
-# ---- resume, Ctrl-C, early stopping, divergence ----------------------------------------------
-
-
-SPIRALS = ("--dataset", "spirals", "--dropout", 0.2, "--quiet")
-
-
-def test_resume_gives_the_uninterrupted_run_bit_for_bit(tmp_path):
-    whole = barenet("train", *SPIRALS, "--epochs", 4, "--out", "whole", cwd=tmp_path)
-    half = barenet("train", *SPIRALS, "--epochs", 2, "--out", "half", cwd=tmp_path)
-    assert whole.returncode == 0 and half.returncode == 0, whole.stderr + half.stderr
-    resumed = barenet("train", "--resume", "half/checkpoint.npz", "--epochs", 4, "--quiet", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    assert_same_arrays(tmp_path / "whole" / "model.npz", tmp_path / "half" / "model.npz")
-    assert (tmp_path / "whole" / "history.csv").read_text() == (tmp_path / "half" / "history.csv").read_text()
-    assert printed_test_line(resumed.stdout) == printed_test_line(whole.stdout)
-
-
-def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tmp_path):
-    command = ["train", "--dataset", "spirals", "--epochs", "100000", "--verbose-every", "1", "--out", "run"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "barenet", *command],
-        cwd=tmp_path,
-        env=cli_environment(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for line in process.stdout:
-            if line.startswith("epoch 1/"):
-                break
-        time.sleep(0.2)  # some batches into a later epoch
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == 130, err
-    assert "Traceback" not in err
-    assert err.startswith("barenet: interrupted during epoch"), err
-    assert "resume with: barenet train --resume " in err
-    description, arrays = read_checkpoint(tmp_path / "run" / "checkpoint.npz")
-    stopped_after = description["epoch"]
-    assert stopped_after >= 1 and "model.layers.0.weight" in arrays
-    target = stopped_after + 2
-    resumed = barenet("train", "--resume", "run/checkpoint.npz", "--epochs", target, "--quiet", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    whole = barenet(
-        "train", "--dataset", "spirals", "--epochs", target, "--out", "whole", "--quiet", cwd=tmp_path
-    )
-    assert whole.returncode == 0, whole.stderr
-    assert_same_arrays(tmp_path / "whole" / "model.npz", tmp_path / "run" / "model.npz")
-    assert (tmp_path / "whole" / "history.csv").read_text() == (tmp_path / "run" / "history.csv").read_text()
-
-
-def test_early_stopping_stops_and_says_why(tmp_path):
-    result = barenet(
-        "train",
-        "--dataset",
-        "spirals",
-        "--early-stopping",
-        2,
-        "--epochs",
-        300,
-        "--lr",
-        0.05,
-        "--out",
-        "run",
-        "--quiet",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "early stopping after epoch" in result.stdout
-    assert "val_loss has not improved for 2 epochs" in result.stdout
-    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
-    stopped = int(result.stdout.split("early stopping after epoch ")[1].split(":")[0])
-    assert len(rows) == stopped < 300
-
-
-def test_divergence_stops_with_a_reason_and_finite_weights(tmp_path):
-    result = barenet(
-        "train",
-        "--dataset",
-        "sine",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        1e4,
-        "--output-activation",
-        "identity",
-        "--epochs",
-        5,
-        "--out",
-        "run",
-        cwd=tmp_path,
-    )
-    err = assert_clean_error(result, "training diverged", "learning rate", "scale the inputs", status=1)
-    assert "overflow" not in err and "RuntimeWarning" not in err
-    assert "run/model.npz" in err
-    model = load(tmp_path / "run" / "model.npz")
-    assert all(np.isfinite(parameter.value).all() for parameter in model.parameters())
-
-
-def test_unscaled_pixels_that_make_one_class_get_a_warning(tmp_path):
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 10, 600)
-    x = rng.integers(0, 40, (600, 20, 20)).astype(np.uint8)  # 20x20 pixel images, 0-255
-    for image, label in zip(x, y):
-        image[2 * label : 2 * label + 2, 3:17] = 255  # a bar whose height is the class
-    np.savez(tmp_path / "bars.npz", x=x.reshape(600, -1), y=y)
-    result = barenet(
-        "train",
-        "--dataset",
-        "npz:bars.npz",
-        "--preprocess",
-        "none",
-        "--optimizer",
-        "sgd",
-        "--lr",
-        0.05,
-        "--layers",
-        400,
-        64,
-        10,
-        "--batch-size",
-        16,
-        "--epochs",
-        3,
-        "--dropout",
-        0,
-        "--out",
-        "run",
-        "--quiet",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("barenet: warning:")]
-    assert any("the inputs are not scaled: values reach 255" in line for line in warnings), result.stderr
-    assert any("the network predicts class" in line and "unscaled inputs" in line for line in warnings)
-
-
-# ---- bad input: one clear error, no traceback -------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "argv, expected",
-    [
-        (
-            ["train", "--optimiser", "adam"],
-            ["unrecognized arguments: --optimiser", "did you mean --optimizer?"],
-        ),
-        (["train", "--optimizer", "adamx"], ["unknown optimizer 'adamx'", "sgd, momentum, nesterov"]),
-        (
-            ["train", "--activation", "relu6"],
-            ["unknown activation 'relu6'", "relu, leaky_relu, sigmoid, tanh"],
-        ),
-        (["train", "--dataset", "cifar"], ["unknown dataset 'cifar'", "mnist, fashion-mnist, sine, spirals"]),
-        (["train", "--lr-schedule", "linear"], ["unknown lr_schedule", "constant, inverse_time, step"]),
-        (["train", "--batch-size", "many"], ["--batch-size", "'full'"]),
-        (["train", "--epochs", "-1"], ["epochs must be >= 1"]),
-        (["train", "--dataset", "spirals", "--layers", "3", "10", "3"], ["2 features", "must be 2"]),
-        (["train", "--dataset", "spirals", "--layers", "2", "10", "10"], ["3 classes", "must be 3"]),
-        (["train", "--dataset", "sine", "--layers", "1", "8", "2"], ["1 target value", "must be 1"]),
-        (["train", "--dataset", "csv:missing.csv"], ["missing.csv"]),
-        (["train", "--config", "missing.toml"], ["no config file at missing.toml"]),
-        (["gradcheck", "--layers", "3"], ["--layers needs at least two sizes"]),
-        (["evaluate", "missing.npz"], ["no model file at missing.npz"]),
-        (["plot", "."], ["no history.csv"]),
-        (["trian"], ["invalid choice: 'trian'", "'train'"]),
-    ],
-)
-def test_bad_input_is_one_clear_error(argv, expected, capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    status, out, err = run_main(argv, capsys)
-    assert status in (1, 2)
-    assert "Traceback" not in err
-    assert err.startswith("barenet: error: ")
-    for text in expected:
-        assert text in err.splitlines()[0], err
-
-
-def test_bad_input_as_a_subprocess(tmp_path):
-    result = barenet("train", "--dataset", "spirals", "--layers", 2, 10, 4, cwd=tmp_path)
-    assert_clean_error(result, "the spirals data has 3 classes", status=1)
-    assert len(result.stderr.strip().splitlines()) == 1
-    result = barenet("train", "--optimiser", "sgd", cwd=tmp_path)
-    assert_clean_error(result, "did you mean --optimizer?", "barenet train --help", status=2)
-
-
-def test_missing_mnist_says_where_it_looked_and_how_to_provide_it(tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    result = barenet("train", "--data-dir", empty, "--epochs", 1, cwd=tmp_path, timeout=60)
-    err = assert_clean_error(result, "MNIST was not found", str(empty), "--data-dir", "BARENET_DATA_DIR")
-    assert str(tmp_path / "cache") in err  # the cache was searched, and is where downloads go
-    assert not (tmp_path / "run").exists()
-
-
-def test_bad_toml_config(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text('dataset = "spirals"\nepoch = 3\n')
-    err = assert_clean_error(
-        barenet("train", "--config", bad, cwd=tmp_path), "unknown key 'epoch'", "'epochs'"
-    )
-    assert "valid keys are: dataset, data_dir" in err
-    bad.write_text('dataset = "spirals"\nepochs = "three"\n')
-    assert_clean_error(barenet("train", "--config", bad, cwd=tmp_path), "bad.toml: epochs must be an integer")
-
-
-def test_unwritable_out(tmp_path, capsys):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    status, _, err = run_main(
-        ["train", "--dataset", "spirals", "--epochs", "1", "--out", str(blocker / "run")], capsys
-    )
-    assert status == 1 and "Traceback" not in err
-    assert err.startswith(f"barenet: error: cannot write the run folder {blocker / 'run'}")
-    assert "--out DIR" in err
-
-
-def test_resuming_a_checkpoint_of_another_architecture(spirals, tmp_path, capsys):
-    folder, _ = spirals
-    status, _, err = run_main(
-        [
-            "train",
-            "--resume",
-            str(folder / "checkpoint.npz"),
-            "--layers",
-            "2",
-            "50",
-            "3",
-            "--out",
-            str(tmp_path),
-        ],
-        capsys,
-    )
-    assert status == 1 and "Traceback" not in err
-    assert err.startswith(
-        f"barenet: error: {folder / 'checkpoint.npz'} is a checkpoint of another architecture"
-    )
-    assert "'out_features': 100" in err and "'out_features': 50" in err
 
 
 # ---- MNIST out of the box ------------------------------------------------------------------------
