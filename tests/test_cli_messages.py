@@ -11,6 +11,7 @@ import pytest
 from helpers import DATA_DIR, mnist_present, run_main
 
 import barenet
+from barenet.cli import commands
 from barenet.layers import Rescale
 from barenet.runs.config import build_config, read_toml
 from barenet.runs.training_run import resume_text
@@ -45,8 +46,14 @@ def trained(tmp_path, capsys):
     return tmp_path / "run"
 
 
-def test_evaluate_names_the_runs_test_file_and_takes_a_run_folder(trained, capsys) -> None:
+def test_evaluate_names_the_runs_test_file_and_takes_a_run_folder(trained, capsys, monkeypatch) -> None:
+    titles = []
+    drawn = commands.plot_confusion_matrix
+    # the real picture is drawn; its title is kept
+    monkeypatch.setattr(commands, "plot_confusion_matrix",
+                        lambda *args: titles.append(args[3]) or drawn(*args))
     status, out, err = run_main(["evaluate", trained], capsys)
+    assert titles == ["test.csv test set"]
     assert status == 0, err
     assert f"{trained.parent / 'test.csv'}, 30 test samples" in out.splitlines()
     picture = trained / "evaluate_confusion_matrix.png"

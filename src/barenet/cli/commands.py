@@ -140,7 +140,7 @@ def command_evaluate(arguments: argparse.Namespace) -> int:
     print("\nconfusion matrix (rows: true class, columns: predicted class)")
     print(matrix_text(matrix, names))
     plot_path = Path(arguments.plot or Path(arguments.model).parent / "evaluate_confusion_matrix.png")
-    plot_confusion_matrix(matrix, plot_path, names)
+    plot_confusion_matrix(matrix, plot_path, names, f"{Path(tested).name if tested else data.name} test set")
     print(f"\nconfusion matrix picture: {plot_path}")
     return 0
 
