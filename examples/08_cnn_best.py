@@ -8,7 +8,8 @@ cosine decay, batch 128. The epoch is chosen on a stratified 10 % validation spl
 training set (EarlyStopping keeps the best weights); the test set is evaluated once, at the end.
 
     BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_best.py --verbose 2
-    BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_best.py --dataset fashion-mnist
+    BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_best.py --dataset fashion-mnist \
+        --flip 1 --max-shift 1 --padding 1 --dropout 0.3 --epochs 15      # clothing: 93.30 %
 """
 
 import math
