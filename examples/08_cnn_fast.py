@@ -8,7 +8,7 @@ to 0, batch 128, a fixed number of epochs on all 60,000 training images. The tes
 evaluated once, at the end.
 
     BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_fast.py --verbose 2
-    BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_fast.py --dataset fashion-mnist --epochs 5
+    BARENET_DATA_DIR=../shared/data nice python examples/08_cnn_fast.py --dataset fashion-mnist --epochs 7
 """
 
 import math
