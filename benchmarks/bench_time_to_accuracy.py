@@ -13,7 +13,8 @@ The runs:
   hidden=(128,), batch_norm=True, dropout=0.3)`` with a ``Rescale(1/255)`` inside; Adam lr 2e-3
   with a per-step cosine decay to 0 over 3 epochs, batch 128, float32; to 99.0 % MNIST test
   accuracy, at most the recipe's 3 epochs.
-- ``cnn-fashion``: the same recipe on Fashion-MNIST over 5 epochs (the cosine spans the 5), to 91 %.
+- ``cnn-fashion``: the same recipe on Fashion-MNIST over 7 epochs (the cosine spans the 7), to
+  91 %, as the Fashion-MNIST results train it.
 - ``mlp``: ``bench_mlp.py``'s default recipe (``barenet train``'s MNIST network, learning rate
   held constant) to 98.0 %, at most 30 epochs.
 
@@ -58,7 +59,7 @@ class Run:
 
 RUNS = {
     "cnn-mnist": Run("fast CNN, MNIST", 0.99, 3),
-    "cnn-fashion": Run("fast CNN, Fashion-MNIST", 0.91, 5),
+    "cnn-fashion": Run("fast CNN, Fashion-MNIST", 0.91, 7),
     "mlp": Run("default MLP, MNIST", 0.98, 30),
 }
 
