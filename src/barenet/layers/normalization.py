@@ -10,6 +10,8 @@ own features. Both backward passes are the same formula over the pooled axes::
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import BarenetError, ShapeError
@@ -22,6 +24,30 @@ def standardize(x: np.ndarray, mean: np.ndarray, variance: np.ndarray, eps: floa
     """``(x̂, 1/√(σ² + ε))`` for statistics already shaped to broadcast against ``x``."""
     inverse_std = 1.0 / np.sqrt(variance + eps)
     return (x - mean) * inverse_std, inverse_std  # X̂ = (X − μ) / √(σ² + ε)
+
+
+class Standardized(NamedTuple):
+    """What :func:`standardize_over` computes; ``spare`` is an array of ``x``'s shape that the
+    caller owns and may overwrite (it held the squares)."""
+
+    xhat: np.ndarray
+    inverse_std: np.ndarray
+    mean: np.ndarray
+    variance: np.ndarray
+    spare: np.ndarray
+
+
+def standardize_over(x: np.ndarray, axes: tuple[int, ...], eps: float) -> Standardized:
+    """x̂ = (x − mean) / √(var + ε) with the statistics of ``x`` over ``axes``, centring once:
+    the variance is the mean of the centred squares, as ``x.var`` computes it (bit for bit),
+    without ``x.var`` centring ``x`` a second time."""
+    mean = x.mean(axis=axes, keepdims=True)
+    xhat = x - mean
+    squares = np.multiply(xhat, xhat)
+    variance = squares.mean(axis=axes, keepdims=True)  # σ² = mean((X − μ)²)
+    inverse_std = 1.0 / np.sqrt(variance + eps)
+    xhat *= inverse_std  # X̂ = (X − μ) / √(σ² + ε), in place on our own difference
+    return Standardized(xhat, inverse_std, mean, variance, squares)
 
 
 def standardized_input_gradient(grad_xhat: np.ndarray, xhat: np.ndarray, inverse_std: np.ndarray,
@@ -72,41 +98,47 @@ class _BatchNorm(Layer):
         """A ``(features,)`` vector shaped to broadcast against a batch: ``(F,)`` or ``(C, 1, 1)``."""
         return values.reshape(-1, *([1] * (self.sample_dimensions - 1)))
 
-    def _batch_statistics(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        axes = self._axes(x)
+    def _batch_standardized(self, x: np.ndarray) -> Standardized:
         if x.size // self.num_features < 2:
             raise BarenetError(
                 f"{type(self).__name__} needs more than one value per feature to train on; got a batch of "
                 f"shape {x.shape}: use a batch of at least 2 samples"
             )
-        return x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+        return standardize_over(x, self._axes(x), self.eps)
+
+    def _running_standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(x̂, 1/√(running σ² + ε), an array of x's shape to overwrite)``."""
+        xhat, inverse_std = standardize(x, self._per_feature(self.running_mean),
+                                        self._per_feature(self.running_var), self.eps)
+        return xhat, inverse_std, np.empty_like(xhat)
+
+    def _affine(self, xhat: np.ndarray, out: np.ndarray) -> np.ndarray:
+        output = np.multiply(xhat, self._per_feature(self.weight.value), out=out)
+        output += self._per_feature(self.bias.value)  # Y = γ·X̂ + β, in place on our own array
+        return output
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self.output_shape(x.shape[1:])
         if training:
-            mean, variance = self._batch_statistics(x)
-        else:
-            mean, variance = self._per_feature(self.running_mean), self._per_feature(self.running_var)
-        xhat, _ = standardize(x, mean, variance, self.eps)
-        return xhat * self._per_feature(self.weight.value) + self._per_feature(self.bias.value)  # Y = γ·X̂ + β
+            batch = self._batch_standardized(x)
+            return self._affine(batch.xhat, batch.spare)
+        xhat, _, spare = self._running_standardized(x)
+        return self._affine(xhat, spare)
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         self.output_shape(x.shape[1:])
-        if training:
-            mean, variance = self._batch_statistics(x)
-            count = x.size // self.num_features
-            keep = 1.0 - self.momentum
-            # in place on the layer's own buffers: running ← (1 − m)·running + m·batch (variance unbiased)
-            self.running_mean *= keep
-            self.running_mean += self.momentum * mean.reshape(-1)
-            self.running_var *= keep
-            self.running_var += (self.momentum * count / (count - 1)) * variance.reshape(-1)
-        else:
-            mean, variance = self._per_feature(self.running_mean), self._per_feature(self.running_var)
-        xhat, inverse_std = standardize(x, mean, variance, self.eps)
-        output = xhat * self._per_feature(self.weight.value)
-        output += self._per_feature(self.bias.value)  # Y = γ·X̂ + β, in place on our own product
-        return output, (xhat, inverse_std, training)
+        if not training:
+            xhat, inverse_std, spare = self._running_standardized(x)
+            return self._affine(xhat, spare), (xhat, inverse_std, training)
+        batch = self._batch_standardized(x)
+        count = x.size // self.num_features
+        keep = 1.0 - self.momentum
+        # in place on the layer's own buffers: running ← (1 − m)·running + m·batch (variance unbiased)
+        self.running_mean *= keep
+        self.running_mean += self.momentum * batch.mean.reshape(-1)
+        self.running_var *= keep
+        self.running_var += (self.momentum * count / (count - 1)) * batch.variance.reshape(-1)
+        return self._affine(batch.xhat, batch.spare), (batch.xhat, batch.inverse_std, training)
 
     def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
         xhat, _, _ = cache
@@ -203,14 +235,10 @@ class LayerNorm(Layer):
         return self.forward_with_cache(x, training=training)[0]
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
-        axes = self._axes(x)
-        xhat = x - x.mean(axis=axes, keepdims=True)  # centred once; var(X) = mean((X − μ)²)
-        squares = np.multiply(xhat, xhat)
-        inverse_std = 1.0 / np.sqrt(squares.mean(axis=axes, keepdims=True) + self.eps)
-        xhat *= inverse_std  # X̂ = (X − μ) / √(σ² + ε), in place on our own difference
-        output = np.multiply(xhat, self.weight.value, out=squares)  # squares' memory, reused
-        output += self.bias.value  # Y = γ ⊙ X̂ + β
-        return output, (xhat, inverse_std)
+        standardized = standardize_over(x, self._axes(x), self.eps)
+        output = np.multiply(standardized.xhat, self.weight.value, out=standardized.spare)
+        output += self.bias.value  # Y = γ ⊙ X̂ + β, in place on our own array
+        return output, (standardized.xhat, standardized.inverse_std)
 
     def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
         xhat, _ = cache
