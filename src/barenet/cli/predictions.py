@@ -47,8 +47,9 @@ def read_file(name: str, model: Sequential, metadata: dict) -> tuple[list[str], 
         statistics = metadata.get("ink_statistics")
         reasons = unusual_ink(row, statistics) if statistics else []
         found: dict = {"unusual": reasons} if reasons else {}
-        if reasons and drawing_advice(digit):
-            found["advice"] = drawing_advice(digit)
+        advice = drawing_advice(digit) if reasons else ""
+        if advice:
+            found["advice"] = advice
         return [name], row, [found]
     if suffix in TABLE_SUFFIXES:
         table, line_numbers = read_feature_rows(name, model.in_features, metadata)

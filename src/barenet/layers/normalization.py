@@ -106,11 +106,10 @@ class _BatchNorm(Layer):
             )
         return standardize_over(x, self._axes(x), self.eps)
 
-    def _running_standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(x̂, 1/√(running σ² + ε), an array of x's shape to overwrite)``."""
-        xhat, inverse_std = standardize(x, self._per_feature(self.running_mean),
-                                        self._per_feature(self.running_var), self.eps)
-        return xhat, inverse_std, np.empty_like(xhat)
+    def _running_standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(x̂, 1/√(running σ² + ε))``: the fixed map of prediction."""
+        return standardize(x, self._per_feature(self.running_mean), self._per_feature(self.running_var),
+                           self.eps)
 
     def _affine(self, xhat: np.ndarray, out: np.ndarray) -> np.ndarray:
         output = np.multiply(xhat, self._per_feature(self.weight.value), out=out)
@@ -122,14 +121,14 @@ class _BatchNorm(Layer):
         if training:
             batch = self._batch_standardized(x)
             return self._affine(batch.xhat, batch.spare)
-        xhat, _, spare = self._running_standardized(x)
-        return self._affine(xhat, spare)
+        xhat, _ = self._running_standardized(x)
+        return self._affine(xhat, xhat)  # nothing keeps x̂: the output takes its memory
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
         self.output_shape(x.shape[1:])
         if not training:
-            xhat, inverse_std, spare = self._running_standardized(x)
-            return self._affine(xhat, spare), (xhat, inverse_std, training)
+            xhat, inverse_std = self._running_standardized(x)
+            return self._affine(xhat, np.empty_like(xhat)), (xhat, inverse_std, training)
         batch = self._batch_standardized(x)
         count = x.size // self.num_features
         keep = 1.0 - self.momentum
