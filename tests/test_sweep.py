@@ -136,7 +136,7 @@ def test_a_grid_sweep_with_two_workers_writes_every_output_and_survives_a_diverg
 
 @pytest.mark.slow
 def test_killed_workers_trials_run_again_and_a_rerun_keeps_the_finished_ones(tmp_path: Path) -> None:
-    grid = 'name = "crash"\nseeds = [0, 1]\n[grid]\nepochs = [2, 40]\nlr = [0.05, 0.1]\n'
+    grid = 'name = "crash"\nseeds = [0, 1]\n[grid]\nepochs = [2, 400]\nlr = [0.05, 0.1]\n'
     spec = write_spec(tmp_path, grid, base=BASE.replace("epochs = {epochs}\n", ""))
     out = tmp_path / "sweep"
     sweep = subprocess.Popen(sweep_command(spec, out, "--workers", "2"), stdout=subprocess.DEVNULL,

@@ -30,7 +30,7 @@ from barenet.sweep.spec import parse_spec
 from barenet.sweep.study import process_exists
 
 GONE_WITHIN = 10.0  # seconds: a worker finishes its batch, gives its trial back and exits
-LONG = 'seeds = [0, 1]\n[grid]\nepochs = [2, 100]\n'  # two quick trials, two long ones
+LONG = 'seeds = [0, 1]\n[grid]\nepochs = [2, 1000]\n'  # two quick trials, two long (seconds) ones
 
 
 def start_sweep(tmp_path: Path, name: str) -> tuple[subprocess.Popen, Path, Path, list[int]]:
