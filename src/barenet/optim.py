@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .blocks import cache_blocks
 from .errors import BarenetError
 from .parameter import Parameter, flat_parameters
 from .validation import check_number, resolve
@@ -214,8 +215,8 @@ class Adam(Optimizer):
     For decoupled weight decay use :class:`AdamW`. The reference, these lines one parameter
     at a time, is :class:`barenet.optim_plain.PlainAdam`. The speed tricks: one flat buffer
     for every parameter; each line done as in-place passes through a preallocated ``scratch``
-    array (nothing allocated per step); the two bias corrections folded into scalars, so
-    m̂ and v̂ are never formed (see :meth:`adam_step`).
+    array (nothing allocated per step), one cache-sized block of the buffers at a time; the
+    two bias corrections folded into scalars, so m̂ and v̂ are never formed (see :meth:`adam_step`).
     """
 
     def __init__(
@@ -243,24 +244,28 @@ class Adam(Optimizer):
         self.adam_step(values, gradient)
 
     def adam_step(self, values: np.ndarray, gradient: np.ndarray) -> None:
-        """Twelve in-place passes over the flat buffers; no array is allocated."""
+        """Twelve in-place passes, one block of the flat buffers at a time (the five arrays'
+        blocks stay in the cache from pass to pass: :mod:`barenet.blocks`); nothing is allocated."""
         beta1, beta2 = self.betas
-        m, v, scratch = self.first_moment, self.second_moment, self.scratch
-        np.subtract(gradient, m, out=scratch)
-        scratch *= 1 - beta1
-        m += scratch  # m ← β₁m + (1 − β₁)g, computed as m + (1 − β₁)(g − m)
-        np.multiply(gradient, gradient, out=scratch)
-        scratch -= v
-        scratch *= 1 - beta2
-        v += scratch  # v ← β₂v + (1 − β₂)g², computed as v + (1 − β₂)(g² − v)
         # θ ← θ − lr·m̂/(√v̂ + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ). With c = √(1 − β₂ᵗ) this is
         # θ − m / ((√v + ε·c) · k), k = (1 − β₁ᵗ)/(lr·c): both corrections folded into scalars.
         correction = math.sqrt(1 - beta2**self.step_count)
-        np.sqrt(v, out=scratch)
-        scratch += self.eps * correction
-        scratch *= (1 - beta1**self.step_count) / (self.lr * correction)
-        np.divide(m, scratch, out=scratch)
-        values -= scratch
+        scale = (1 - beta1**self.step_count) / (self.lr * correction)
+        for block in cache_blocks(values.size):
+            theta, g = values[block], gradient[block]
+            m, v, scratch = self.first_moment[block], self.second_moment[block], self.scratch[block]
+            np.subtract(g, m, out=scratch)
+            scratch *= 1 - beta1
+            m += scratch  # m ← β₁m + (1 − β₁)g, computed as m + (1 − β₁)(g − m)
+            np.multiply(g, g, out=scratch)
+            scratch -= v
+            scratch *= 1 - beta2
+            v += scratch  # v ← β₂v + (1 − β₂)g², computed as v + (1 − β₂)(g² − v)
+            np.sqrt(v, out=scratch)
+            scratch += self.eps * correction
+            scratch *= scale
+            np.divide(m, scratch, out=scratch)
+            theta -= scratch
 
     def state(self) -> dict[str, np.ndarray]:
         return {"first_moment": self.first_moment, "second_moment": self.second_moment}

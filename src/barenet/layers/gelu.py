@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..blocks import cache_blocks
 from ..errors import BarenetError
 from .base import Layer
 
@@ -68,6 +69,16 @@ class GELU(Layer):
         return self.forward_with_cache(x)[0]
 
     def forward_with_cache(self, x: np.ndarray, *, training: bool = False) -> tuple[np.ndarray, tuple]:
+        """Block by block (:mod:`barenet.blocks`): Φ's two dozen passes run in the cache."""
+        flat = x.reshape(-1)
+        output, phi = np.empty_like(flat), np.empty_like(flat)
+        for block in cache_blocks(flat.size):
+            phi[block] = self.normal_cdf(flat[block])
+            np.multiply(flat[block], phi[block], out=output[block])  # Y = X ⊙ Φ(X)
+        return output.reshape(x.shape), (x, phi.reshape(x.shape))
+
+    def normal_cdf(self, x: np.ndarray) -> np.ndarray:
+        """Φ(x), exactly or by the tanh formula (``approximate``), as a new array."""
         if self.approximate == "none":
             phi = erf(x * x.dtype.type(SQRT_HALF))  # Φ(X) = ½(1 + erf(X/√2))
         else:
@@ -78,10 +89,19 @@ class GELU(Layer):
             np.tanh(phi, out=phi)  # Φ(X) ≈ ½(1 + tanh U), U = √(2/π)(X + 0.044715X³)
         phi += 1
         phi *= 0.5
-        return x * phi, (x, phi)  # Y = X ⊙ Φ(X)
+        return phi
 
     def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
         x, phi = cache
+        flat_x, flat_phi, flat_grad = x.reshape(-1), phi.reshape(-1), grad_output.reshape(-1)
+        grad_input = np.empty_like(flat_grad)
+        for block in cache_blocks(flat_x.size):
+            slope = self.slope(flat_x[block], flat_phi[block])
+            np.multiply(slope, flat_grad[block], out=grad_input[block])  # dX = dY ⊙ dY/dX
+        return grad_input.reshape(grad_output.shape)
+
+    def slope(self, x: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        """dY/dX = Φ(X) + X ⊙ dΦ/dX, element-wise, as a new array."""
         if self.approximate == "none":
             slope = x * x
             slope *= -0.5
@@ -97,7 +117,6 @@ class GELU(Layer):
             spread *= phi
             slope *= spread
         slope += phi
-        slope *= grad_output  # dX = dY ⊙ (Φ(X) + X ⊙ dΦ/dX)
         return slope
 
     def config(self) -> dict:
