@@ -5,7 +5,7 @@ passes — Adam's twelve, the error function's two dozen — over arrays of a me
 streams every array through memory again at each pass: the arithmetic waits for the memory.
 Done on one block at a time, the same passes find the block's arrays still in the core's own
 cache (its L2, a megabyte or two) from the pass before. The values are the same, bit for bit:
-each element meets the same operations in the same order.
+each element meets the same operations in the same order::
 
     for block in cache_blocks(values.size):
         update(values[block], gradient[block])   # the passes, on one block of each array
@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 BLOCK_SIZE = 32_768
-"""Elements per block: 128 KiB of float32, so the five or six arrays a pass touches fit together
-in an L2 cache with room to spare, and each NumPy call still has enough work to hide its
-overhead (about a microsecond)."""
+"""The length of a block, 128 KiB of float32, so that the five or six arrays a pass touches
+fit together in an L2 cache with room to spare, and each NumPy call still has enough work to
+hide its overhead (about a microsecond)."""
 
 
 def cache_blocks(size: int, block_size: int | None = None) -> Iterator[slice]:
