@@ -1,6 +1,6 @@
 """Element-wise work done block by block (barenet.blocks) gives the values of the whole-array
-formulas: bit for bit in the layers, to round-off against the paper's Adam; on arrays that
-span several blocks and end in a partial one."""
+formulas: bit for bit in the layers (GELU, and batch norm by groups of channels), to round-off
+against the paper's Adam; on arrays that span several blocks and end in a partial one."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ import math
 import numpy as np
 import pytest
 
+import barenet
+import barenet.blocks
 from barenet.blocks import BLOCK_SIZE, cache_blocks
-from barenet.layers import GELU
+from barenet.gradcheck import gradcheck
+from barenet.layers import GELU, BatchNorm2D
+from barenet.layers.im2col import empty_images
 from barenet.optim import Adam
 from barenet.optim_plain import PlainAdam
 from barenet.parameter import Parameter
@@ -63,3 +67,45 @@ def test_adam_by_blocks_gives_the_weights_of_the_papers_adam() -> None:
     for a, b in zip(fast_parameters, plain_parameters):
         np.testing.assert_allclose(a.value, b.value, rtol=1e-11, atol=1e-12)
     assert not np.allclose(fast_parameters[0].value, values[0])
+
+
+def batch_norm_pass(x: np.ndarray, grad_output: np.ndarray) -> list[np.ndarray]:
+    """What a training pass of a BatchNorm2D on ``x`` gives: output, x̂, running statistics,
+    input gradient, parameter gradients."""
+    layer = BatchNorm2D(x.shape[1])
+    layer.weight.value[...] = np.linspace(0.5, 2.0, x.shape[1])
+    layer.bias.value[...] = np.linspace(-1.0, 1.0, x.shape[1])
+    output, cache = layer.forward_with_cache(x, training=True)
+    grad_input = layer.backward(grad_output, cache)
+    return [output, cache[0], layer.running_mean, layer.running_var, grad_input,
+            layer.weight.grad.copy(), layer.bias.grad.copy()]
+
+
+@pytest.mark.parametrize("channels", [12, 13])  # groups of 5 channels: the last one whole or partial
+def test_batch_norm_by_groups_of_channels_is_bit_for_bit_the_whole_batch_norm(monkeypatch, channels):
+    shape = (64, channels, 9, 9)  # 5,184 values per channel
+    rng = np.random.default_rng(3)
+    x, grad_output = empty_images(shape, np.float32), empty_images(shape, np.float32)
+    x[...] = rng.normal(1.0, 3.0, shape)  # laid out (C, H, W, N), as barenet's convolutions give
+    grad_output[...] = rng.standard_normal(shape)
+    monkeypatch.setattr(barenet.blocks, "BLOCK_SIZE", 5 * 5184)
+    assert len(BatchNorm2D(channels)._feature_groups(x)) == -(-channels // 5)
+    grouped = batch_norm_pass(x, grad_output)
+    monkeypatch.setattr(barenet.blocks, "BLOCK_SIZE", 1 << 62)
+    assert len(BatchNorm2D(channels)._feature_groups(x)) == 1
+    for by_groups, whole in zip(grouped, batch_norm_pass(x, grad_output)):
+        assert np.array_equal(by_groups, whole)
+
+
+def test_a_network_with_batch_norm_by_single_channels_passes_the_gradient_check(monkeypatch):
+    monkeypatch.setattr(barenet.blocks, "BLOCK_SIZE", 1)  # every channel a group of its own
+    model = barenet.Sequential(
+        barenet.Reshape((1, 6, 6)), barenet.Conv2D(1, 3, 3, bias=False, rng=0), barenet.BatchNorm2D(3),
+        barenet.ReLU(), barenet.Flatten(), barenet.Dense(48, 3, rng=1),
+    )
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((10, 36)), rng.integers(0, 3, 10)
+    convolved = model.layers[1].forward(x.reshape(10, 1, 6, 6))  # what the batch norm receives
+    assert len(model.layers[2]._feature_groups(convolved)) == 3
+    result = gradcheck(model, "cross_entropy", x, y, training=True)
+    assert result.passed, result.table()

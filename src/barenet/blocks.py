@@ -4,8 +4,9 @@ A pass of NumPy over a whole array reads it from memory and writes it back. Work
 passes — Adam's twelve, the error function's two dozen — over arrays of a megabyte or more
 streams every array through memory again at each pass: the arithmetic waits for the memory.
 Done on one block at a time, the same passes find the block's arrays still in the core's own
-cache (its L2, a megabyte or two) from the pass before. The values are the same, bit for bit:
-each element meets the same operations in the same order::
+cache (its L2, a megabyte or two) from the pass before. GELU and Adam go by blocks of elements;
+batch norm by groups of whole channels, whose statistics need only their own values. The
+values are the same, bit for bit: each element meets the same operations in the same order::
 
     for block in cache_blocks(values.size):
         update(values[block], gradient[block])   # the passes, on one block of each array

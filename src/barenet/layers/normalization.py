@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import blocks
 from ..errors import BarenetError, ShapeError
 from ..parameter import Parameter
 from ..validation import check_float_dtype, check_int, check_number
@@ -37,12 +38,13 @@ class Standardized(NamedTuple):
     spare: np.ndarray
 
 
-def standardize_over(x: np.ndarray, axes: tuple[int, ...], eps: float) -> Standardized:
+def standardize_over(x: np.ndarray, axes: tuple[int, ...], eps: float,
+                     out: np.ndarray | None = None) -> Standardized:
     """x̂ = (x − mean) / √(var + ε) with the statistics of ``x`` over ``axes``, centring once:
     the variance is the mean of the centred squares, as ``x.var`` computes it (bit for bit),
-    without ``x.var`` centring ``x`` a second time."""
+    without ``x.var`` centring ``x`` a second time. x̂ is written into ``out`` when given."""
     mean = x.mean(axis=axes, keepdims=True)
-    xhat = x - mean
+    xhat = np.subtract(x, mean, out=out)
     squares = np.multiply(xhat, xhat)
     variance = squares.mean(axis=axes, keepdims=True)  # σ² = mean((X − μ)²)
     inverse_std = 1.0 / np.sqrt(variance + eps)
@@ -98,29 +100,48 @@ class _BatchNorm(Layer):
         """A ``(features,)`` vector shaped to broadcast against a batch: ``(F,)`` or ``(C, 1, 1)``."""
         return values.reshape(-1, *([1] * (self.sample_dimensions - 1)))
 
-    def _batch_standardized(self, x: np.ndarray) -> Standardized:
-        if x.size // self.num_features < 2:
-            raise BarenetError(
-                f"{type(self).__name__} needs more than one value per feature to train on; got a batch of "
-                f"shape {x.shape}: use a batch of at least 2 samples"
-            )
-        return standardize_over(x, self._axes(x), self.eps)
+    def _feature_groups(self, *arrays: np.ndarray) -> list[slice]:
+        """Groups of whole features of about one cache block each (:mod:`barenet.blocks`) when
+        every array holds each feature's values in one stretch of memory, as barenet's images
+        ``(C, H, W, N)`` do; otherwise one group of all. A feature's statistics need only its
+        own values, so one group's passes run in the cache, with the same values bit for bit."""
+        if any(array.ndim < 3 or array.strides[0] != array.itemsize for array in arrays):
+            return [slice(None)]
+        per_feature = arrays[0].size // self.num_features
+        return list(blocks.cache_blocks(self.num_features, max(1, blocks.BLOCK_SIZE // per_feature)))
 
     def _running_standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x̂, 1/√(running σ² + ε))``: the fixed map of prediction."""
         return standardize(x, self._per_feature(self.running_mean), self._per_feature(self.running_var),
                            self.eps)
 
-    def _affine(self, xhat: np.ndarray, out: np.ndarray) -> np.ndarray:
-        output = np.multiply(xhat, self._per_feature(self.weight.value), out=out)
-        output += self._per_feature(self.bias.value)  # Y = γ·X̂ + β, in place on our own array
+    def _affine(self, xhat: np.ndarray, out: np.ndarray, features: slice = slice(None)) -> np.ndarray:
+        output = np.multiply(xhat, self._per_feature(self.weight.value[features]), out=out)
+        output += self._per_feature(self.bias.value[features])  # Y = γ·X̂ + β, in place on our own array
         return output
+
+    def _train(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(Y, X̂, mean, σ², 1/√(σ² + ε))`` with the batch's statistics, a group of features
+        at a time (:meth:`_feature_groups`)."""
+        if x.size // self.num_features < 2:
+            raise BarenetError(
+                f"{type(self).__name__} needs more than one value per feature to train on; got a batch of "
+                f"shape {x.shape}: use a batch of at least 2 samples"
+            )
+        axes, per_feature = self._axes(x), (1, self.num_features, *[1] * (x.ndim - 2))
+        output, xhat = np.empty_like(x), np.empty_like(x)
+        mean, variance, inverse_std = (np.empty(per_feature, dtype=x.dtype) for _ in range(3))
+        for group in self._feature_groups(x):
+            batch = standardize_over(x[:, group], axes, self.eps, out=xhat[:, group])
+            self._affine(batch.xhat, output[:, group], group)
+            mean[:, group], variance[:, group] = batch.mean, batch.variance
+            inverse_std[:, group] = batch.inverse_std
+        return output, xhat, mean, variance, inverse_std
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
         self.output_shape(x.shape[1:])
         if training:
-            batch = self._batch_standardized(x)
-            return self._affine(batch.xhat, batch.spare)
+            return self._train(x)[0]
         xhat, _ = self._running_standardized(x)
         return self._affine(xhat, xhat)  # nothing keeps x̂: the output takes its memory
 
@@ -129,21 +150,23 @@ class _BatchNorm(Layer):
         if not training:
             xhat, inverse_std = self._running_standardized(x)
             return self._affine(xhat, np.empty_like(xhat)), (xhat, inverse_std, training)
-        batch = self._batch_standardized(x)
+        output, xhat, mean, variance, inverse_std = self._train(x)
         count = x.size // self.num_features
         keep = 1.0 - self.momentum
         # in place on the layer's own buffers: running ← (1 − m)·running + m·batch (variance unbiased)
         self.running_mean *= keep
-        self.running_mean += self.momentum * batch.mean.reshape(-1)
+        self.running_mean += self.momentum * mean.reshape(-1)
         self.running_var *= keep
-        self.running_var += (self.momentum * count / (count - 1)) * batch.variance.reshape(-1)
-        return self._affine(batch.xhat, batch.spare), (batch.xhat, batch.inverse_std, training)
+        self.running_var += (self.momentum * count / (count - 1)) * variance.reshape(-1)
+        return output, (xhat, inverse_std, training)
+
+    def _parameter_gradients(self, grad_output: np.ndarray, xhat: np.ndarray, features: slice) -> None:
+        axes = self._axes(grad_output)
+        self.weight.grad[features] = (grad_output * xhat).sum(axis=axes)  # dγ = Σ dY ⊙ X̂
+        self.bias.grad[features] = grad_output.sum(axis=axes)  # dβ = Σ dY
 
     def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
-        xhat, _, _ = cache
-        axes = self._axes(grad_output)
-        self.weight.grad[...] = (grad_output * xhat).sum(axis=axes)  # dγ = Σ dY ⊙ X̂
-        self.bias.grad[...] = grad_output.sum(axis=axes)  # dβ = Σ dY
+        self._parameter_gradients(grad_output, cache[0], slice(None))
 
     def backward_input(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
         xhat, inverse_std, training = cache
@@ -151,6 +174,19 @@ class _BatchNorm(Layer):
         if not training:
             return grad_xhat * inverse_std  # the fixed affine map: dX = dX̂ / √(running σ² + ε)
         return standardized_input_gradient(grad_xhat, xhat, inverse_std, self._axes(grad_output))
+
+    def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
+        """Both halves of the training pass's backward, a group of features at a time."""
+        xhat, inverse_std, training = cache
+        if not training:
+            return super().backward(grad_output, cache)
+        grad_input, axes = np.empty_like(grad_output), self._axes(grad_output)
+        for group in self._feature_groups(grad_output, xhat):
+            self._parameter_gradients(grad_output[:, group], xhat[:, group], group)
+            grad_xhat = np.multiply(grad_output[:, group], self._per_feature(self.weight.value[group]),
+                                    out=grad_input[:, group])  # dX̂ = dY ⊙ γ, in the result's memory
+            standardized_input_gradient(grad_xhat, xhat[:, group], inverse_std[:, group], axes)
+        return grad_input
 
     def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]
