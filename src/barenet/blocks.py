@@ -28,3 +28,9 @@ def cache_blocks(size: int, block_size: int | None = None) -> Iterator[slice]:
     block_size = block_size or BLOCK_SIZE
     for start in range(0, size, block_size):
         yield slice(start, min(start + block_size, size))
+
+
+def items_per_block(item_size: int) -> int:
+    """How many whole items of ``item_size`` elements make a block (at least one), for work
+    that must keep items together, as batch norm keeps each channel's values."""
+    return max(1, BLOCK_SIZE // item_size)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import blocks
+from ..blocks import cache_blocks, items_per_block
 from ..errors import BarenetError, ShapeError
 from ..parameter import Parameter
 from ..validation import check_float_dtype, check_int, check_number
@@ -108,7 +108,7 @@ class _BatchNorm(Layer):
         if any(array.ndim < 3 or array.strides[0] != array.itemsize for array in arrays):
             return [slice(None)]
         per_feature = arrays[0].size // self.num_features
-        return list(blocks.cache_blocks(self.num_features, max(1, blocks.BLOCK_SIZE // per_feature)))
+        return list(cache_blocks(self.num_features, items_per_block(per_feature)))
 
     def _running_standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x̂, 1/√(running σ² + ε))``: the fixed map of prediction."""
