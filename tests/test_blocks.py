@@ -11,7 +11,7 @@ import pytest
 
 import barenet
 import barenet.blocks
-from barenet.blocks import BLOCK_SIZE, cache_blocks
+from barenet.blocks import BLOCK_SIZE, cache_blocks, channel_blocks
 from barenet.gradcheck import gradcheck
 from barenet.layers import GELU, BatchNorm2D
 from barenet.layers.im2col import empty_images
@@ -89,10 +89,10 @@ def test_batch_norm_by_groups_of_channels_is_bit_for_bit_the_whole_batch_norm(mo
     x[...] = rng.normal(1.0, 3.0, shape)  # laid out (C, H, W, N), as barenet's convolutions give
     grad_output[...] = rng.standard_normal(shape)
     monkeypatch.setattr(barenet.blocks, "BLOCK_SIZE", 5 * 5184)
-    assert len(BatchNorm2D(channels)._feature_groups(x)) == -(-channels // 5)
+    assert len(channel_blocks(x)) == -(-channels // 5)
     grouped = batch_norm_pass(x, grad_output)
     monkeypatch.setattr(barenet.blocks, "BLOCK_SIZE", 1 << 62)
-    assert len(BatchNorm2D(channels)._feature_groups(x)) == 1
+    assert len(channel_blocks(x)) == 1
     for by_groups, whole in zip(grouped, batch_norm_pass(x, grad_output)):
         assert np.array_equal(by_groups, whole)
 
@@ -106,6 +106,6 @@ def test_a_network_with_batch_norm_by_single_channels_passes_the_gradient_check(
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((10, 36)), rng.integers(0, 3, 10)
     convolved = model.layers[1].forward(x.reshape(10, 1, 6, 6))  # what the batch norm receives
-    assert len(model.layers[2]._feature_groups(convolved)) == 3
+    assert len(channel_blocks(convolved)) == 3
     result = gradcheck(model, "cross_entropy", x, y, training=True)
     assert result.passed, result.table()

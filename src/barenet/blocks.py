@@ -5,7 +5,8 @@ passes — Adam's twelve, the error function's two dozen — over arrays of a me
 streams every array through memory again at each pass: the arithmetic waits for the memory.
 Done on one block at a time, the same passes find the block's arrays still in the core's own
 cache (its L2, a megabyte or two) from the pass before. GELU and Adam go by blocks of elements;
-batch norm by groups of whole channels, whose statistics need only their own values. The
+batch norm and pooling by groups of whole channels (a channel's statistics, or windows, need
+only its own values). The
 values are the same, bit for bit: each element meets the same operations in the same order::
 
     for block in cache_blocks(values.size):
@@ -15,6 +16,8 @@ values are the same, bit for bit: each element meets the same operations in the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+import numpy as np
 
 BLOCK_SIZE = 32_768
 """The length of a block, 128 KiB of float32, so that the five or six arrays a pass touches
@@ -30,7 +33,13 @@ def cache_blocks(size: int, block_size: int | None = None) -> Iterator[slice]:
         yield slice(start, min(start + block_size, size))
 
 
-def items_per_block(item_size: int) -> int:
-    """How many whole items of ``item_size`` elements make a block (at least one), for work
-    that must keep items together, as batch norm keeps each channel's values."""
-    return max(1, BLOCK_SIZE // item_size)
+def channel_blocks(*images: np.ndarray, block_size: int | None = None) -> list[slice]:
+    """Groups of whole channels (axis 1) of images ``(n, c, ...)``, about ``block_size``
+    elements each (default :data:`BLOCK_SIZE`) and at least one channel, when every array holds
+    each channel's values in one stretch of memory, as barenet's images laid out
+    ``(C, H, W, N)`` do; otherwise one group of all the channels."""
+    first = images[0]
+    if first.size == 0 or any(array.ndim < 3 or array.strides[0] != array.itemsize for array in images):
+        return [slice(None)]
+    per_channel = first.size // first.shape[1]
+    return list(cache_blocks(first.shape[1], max(1, (block_size or BLOCK_SIZE) // per_channel)))

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..blocks import cache_blocks, items_per_block
+from ..blocks import channel_blocks
 from ..errors import BarenetError, ShapeError
 from ..parameter import Parameter
 from ..validation import check_float_dtype, check_int, check_number
@@ -100,16 +100,6 @@ class _BatchNorm(Layer):
         """A ``(features,)`` vector shaped to broadcast against a batch: ``(F,)`` or ``(C, 1, 1)``."""
         return values.reshape(-1, *([1] * (self.sample_dimensions - 1)))
 
-    def _feature_groups(self, *arrays: np.ndarray) -> list[slice]:
-        """Groups of whole features of about one cache block each (:mod:`barenet.blocks`) when
-        every array holds each feature's values in one stretch of memory, as barenet's images
-        ``(C, H, W, N)`` do; otherwise one group of all. A feature's statistics need only its
-        own values, so one group's passes run in the cache, with the same values bit for bit."""
-        if any(array.ndim < 3 or array.strides[0] != array.itemsize for array in arrays):
-            return [slice(None)]
-        per_feature = arrays[0].size // self.num_features
-        return list(cache_blocks(self.num_features, items_per_block(per_feature)))
-
     def _running_standardized(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x̂, 1/√(running σ² + ε))``: the fixed map of prediction."""
         return standardize(x, self._per_feature(self.running_mean), self._per_feature(self.running_var),
@@ -121,8 +111,9 @@ class _BatchNorm(Layer):
         return output
 
     def _train(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(Y, X̂, mean, σ², 1/√(σ² + ε))`` with the batch's statistics, a group of features
-        at a time (:meth:`_feature_groups`)."""
+        """``(Y, X̂, mean, σ², 1/√(σ² + ε))`` with the batch's statistics, a group of channels at a
+        time when the batch is barenet's images (:func:`~barenet.blocks.channel_blocks`): a
+        channel's statistics need only its own values, so a group's passes run in the cache."""
         if x.size // self.num_features < 2:
             raise BarenetError(
                 f"{type(self).__name__} needs more than one value per feature to train on; got a batch of "
@@ -131,7 +122,7 @@ class _BatchNorm(Layer):
         axes, per_feature = self._axes(x), (1, self.num_features, *[1] * (x.ndim - 2))
         output, xhat = np.empty_like(x), np.empty_like(x)
         mean, variance, inverse_std = (np.empty(per_feature, dtype=x.dtype) for _ in range(3))
-        for group in self._feature_groups(x):
+        for group in channel_blocks(x):
             batch = standardize_over(x[:, group], axes, self.eps, out=xhat[:, group])
             self._affine(batch.xhat, output[:, group], group)
             mean[:, group], variance[:, group] = batch.mean, batch.variance
@@ -181,7 +172,7 @@ class _BatchNorm(Layer):
         if not training:
             return super().backward(grad_output, cache)
         grad_input, axes = np.empty_like(grad_output), self._axes(grad_output)
-        for group in self._feature_groups(grad_output, xhat):
+        for group in channel_blocks(grad_output, xhat):
             self._parameter_gradients(grad_output[:, group], xhat[:, group], group)
             grad_xhat = np.multiply(grad_output[:, group], self._per_feature(self.weight.value[group]),
                                     out=grad_input[:, group])  # dX̂ = dY ⊙ γ, in the result's memory

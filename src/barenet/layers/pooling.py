@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..blocks import channel_blocks
 from ..errors import ShapeError
 from ..validation import check_pair
 from .base import Layer, Shape
@@ -40,10 +41,7 @@ def _blocks(array: np.ndarray) -> list[slice]:
     """Blocks of the channels of ``array`` ``(n, c, oh, ow)``: about ``BLOCK_BYTES`` each (at least
     one channel) when the batch is its innermost axis, as in barenet's images, where a block
     of channels is one stretch of memory; otherwise all the channels at once."""
-    if array.strides[0] != array.itemsize or array.size == 0:
-        return [slice(None)]
-    step = max(1, BLOCK_BYTES // array[:, :1].nbytes)
-    return [slice(start, start + step) for start in range(0, array.shape[1], step)]
+    return channel_blocks(array, block_size=max(1, BLOCK_BYTES // array.itemsize))
 
 
 class _WindowPool(Layer):
