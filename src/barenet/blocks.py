@@ -6,8 +6,8 @@ streams every array through memory again at each pass: the arithmetic waits for 
 Done on one block at a time, the same passes find the block's arrays still in the core's own
 cache (its L2, a megabyte or two) from the pass before. GELU and Adam go by blocks of elements;
 batch norm and pooling by groups of whole channels (a channel's statistics, or windows, need
-only its own values). The
-values are the same, bit for bit: each element meets the same operations in the same order::
+only its own values). The values are the same, bit for bit: each element meets the same
+operations in the same order::
 
     for block in cache_blocks(values.size):
         update(values[block], gradient[block])   # the passes, on one block of each array
