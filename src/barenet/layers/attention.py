@@ -10,6 +10,7 @@ loop over the batch or the heads.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from ..errors import BarenetError, ShapeError
 from ..init import Uniform, XavierUniform
 from ..parameter import Parameter
+from ..sums import sum_over, sum_rows
 from ..validation import as_generator, check_float_dtype, check_int, check_type
 from .base import Layer, Shape
 
@@ -97,7 +99,7 @@ class MultiHeadAttention(Layer):
             scores += causal_mask(t, scores.dtype)  # S + M
         scores -= scores.max(axis=-1, keepdims=True)  # softmax, stable: exponents ≤ 0
         weights = np.exp(scores, out=scores)
-        weights /= weights.sum(axis=-1, keepdims=True)  # P = softmax(S)
+        weights /= sum_over(weights, (-1,))  # P = softmax(S)
         context = (weights @ value).transpose(0, 2, 1, 3).reshape(n, t, d)  # heads side by side
         output = context.reshape(n * t, d) @ self.out_proj_weight.value.T
         output += self.out_proj_bias.value  # Y = context·W_outᵀ + b_out
@@ -117,22 +119,22 @@ class MultiHeadAttention(Layer):
         grad_heads = grad_context.reshape(n, t, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
         grad_qkv = np.empty((n, t, 3, self.num_heads, self.head_dim), dtype=grad_context.dtype)
         into = grad_qkv.transpose(2, 0, 3, 1, 4)  # the same memory, seen head by head
-        into[2] = weights.transpose(0, 1, 3, 2) @ grad_heads  # dV = Pᵀ·dO
+        np.matmul(weights.transpose(0, 1, 3, 2), grad_heads, out=into[2])  # dV = Pᵀ·dO
         grad_scores = grad_heads @ value.transpose(0, 1, 3, 2)  # dP = dO·Vᵀ
         grad_scores -= np.einsum("...ij,...ij->...i", grad_scores, weights)[..., None]  # Σⱼ dP ⊙ P
         grad_scores *= weights  # dS = P ⊙ (dP − Σⱼ dP ⊙ P): softmax's backward, row by row
-        into[0] = grad_scores @ key  # dQ = dS·K/√d_h
+        np.matmul(grad_scores, key, out=into[0])  # dQ = dS·K/√d_h
         into[0] *= 1 / math.sqrt(self.head_dim)
-        into[1] = grad_scores.transpose(0, 1, 3, 2) @ query  # dK = dSᵀ·Q/√d_h (query holds Q/√d_h)
+        np.matmul(grad_scores.transpose(0, 1, 3, 2), query, out=into[1])  # dK = dSᵀ·Q/√d_h (query is Q/√d_h)
         return grad_y, grad_qkv.reshape(n * t, 3 * d)
 
     def _write_gradients(self, grad_y: np.ndarray, grad_qkv: np.ndarray, cache: AttentionCache) -> None:
         d = self.embed_dim
         context = cache.context.reshape(-1, d)
         np.matmul(grad_y.T, context, out=self.out_proj_weight.grad)  # dW_out = dYᵀ·context
-        grad_y.sum(axis=0, out=self.out_proj_bias.grad)  # db_out = Σ dY
+        sum_rows(grad_y, out=self.out_proj_bias.grad)  # db_out = Σ dY
         np.matmul(grad_qkv.T, cache.x.reshape(-1, d), out=self.in_proj_weight.grad)  # dW_in = d[Q K V]ᵀ·X
-        grad_qkv.sum(axis=0, out=self.in_proj_bias.grad)  # db_in = Σ d[Q K V]
+        sum_rows(grad_qkv, out=self.in_proj_bias.grad)  # db_in = Σ d[Q K V]
 
     def backward(self, grad_output: np.ndarray, cache: AttentionCache) -> np.ndarray:
         grad_y, grad_qkv = self._backward(grad_output, cache)
@@ -161,6 +163,10 @@ class MultiHeadAttention(Layer):
         return shape
 
 
+@lru_cache(maxsize=16)
 def causal_mask(length: int, dtype: np.dtype) -> np.ndarray:
-    """M, ``(length, length)``: 0 on and below the diagonal, −∞ above (the future)."""
-    return np.triu(np.full((length, length), -np.inf, dtype=dtype), k=1)
+    """M, ``(length, length)``: 0 on and below the diagonal, −∞ above (the future); made once
+    per length and dtype, read-only."""
+    mask = np.triu(np.full((length, length), -np.inf, dtype=dtype), k=1)
+    mask.flags.writeable = False
+    return mask

@@ -12,6 +12,7 @@ import numpy as np
 from ..errors import BarenetError, ShapeError
 from ..init import Initializer, Normal, get_initializer
 from ..parameter import Parameter
+from ..sums import sum_rows
 from ..validation import as_generator, check_float_dtype, check_int
 from .base import Layer, Shape
 
@@ -137,7 +138,8 @@ class PositionalEmbedding(Layer):
 
     def backward_parameters(self, grad_output: np.ndarray, length: int) -> None:
         self.weight.grad[length:] = 0  # positions past t were not used
-        grad_output.sum(axis=0, out=self.weight.grad[:length])  # dP[s] = Σₙ dY[n, s]
+        samples = grad_output.reshape(len(grad_output), -1)  # each sample's t·d values as one row
+        self.weight.grad[:length] = sum_rows(samples).reshape(length, -1)  # dP[s] = Σₙ dY[n, s]
 
     def backward_input(self, grad_output: np.ndarray, length: int) -> np.ndarray:
         return grad_output.copy()  # dX = dY

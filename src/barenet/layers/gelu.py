@@ -31,6 +31,17 @@ SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 TANH_CUBIC = 0.044715
 
 
+def polynomial(coefficients: tuple[float, ...], x: np.ndarray) -> np.ndarray:
+    """c₀xᵏ + c₁xᵏ⁻¹ + … + cₖ in float32 by Horner's rule, ((c₀x + c₁)x + …)x + cₖ, in place
+    on one new array."""
+    result = x * np.float32(coefficients[0])
+    for coefficient in coefficients[1:-1]:
+        result += np.float32(coefficient)
+        result *= x
+    result += np.float32(coefficients[-1])
+    return result
+
+
 def erf(x: np.ndarray) -> np.ndarray:
     """The error function 2/√π ∫₀ˣ e^(−s²) ds, element-wise, in ``x``'s precision."""
     x = np.asarray(x)
@@ -38,13 +49,7 @@ def erf(x: np.ndarray) -> np.ndarray:
         return _exact_erf(x)
     clipped = np.clip(x, -4, 4)
     squared = clipped * clipped
-    numerator, denominator = np.full_like(x, ERF_NUMERATOR[0]), np.full_like(x, ERF_DENOMINATOR[0])
-    for coefficient in ERF_NUMERATOR[1:]:  # Horner's rule, in place
-        numerator *= squared
-        numerator += np.float32(coefficient)
-    for coefficient in ERF_DENOMINATOR[1:]:
-        denominator *= squared
-        denominator += np.float32(coefficient)
+    numerator, denominator = polynomial(ERF_NUMERATOR, squared), polynomial(ERF_DENOMINATOR, squared)
     numerator *= clipped
     numerator /= denominator
     return numerator

@@ -17,6 +17,7 @@ import numpy as np
 from ..blocks import channel_blocks
 from ..errors import BarenetError, ShapeError
 from ..parameter import Parameter
+from ..sums import mean_over, sum_over
 from ..validation import check_float_dtype, check_int, check_number
 from .base import Layer, Shape
 
@@ -43,10 +44,10 @@ def standardize_over(x: np.ndarray, axes: tuple[int, ...], eps: float,
     """x̂ = (x − mean) / √(var + ε) with the statistics of ``x`` over ``axes``, centring once:
     the variance is the mean of the centred squares, as ``x.var`` computes it (bit for bit),
     without ``x.var`` centring ``x`` a second time. x̂ is written into ``out`` when given."""
-    mean = x.mean(axis=axes, keepdims=True)
+    mean = mean_over(x, axes)
     xhat = np.subtract(x, mean, out=out)
     squares = np.multiply(xhat, xhat)
-    variance = squares.mean(axis=axes, keepdims=True)  # σ² = mean((X − μ)²)
+    variance = mean_over(squares, axes)  # σ² = mean((X − μ)²)
     inverse_std = 1.0 / np.sqrt(variance + eps)
     xhat *= inverse_std  # X̂ = (X − μ) / √(σ² + ε), in place on our own difference
     return Standardized(xhat, inverse_std, mean, variance, squares)
@@ -58,8 +59,8 @@ def standardized_input_gradient(grad_xhat: np.ndarray, xhat: np.ndarray, inverse
 
     ``grad_xhat`` is the caller's own product (``dY ⊙ γ``) and becomes the result, in place."""
     projection = grad_xhat * xhat
-    along_xhat = projection.mean(axis=axes, keepdims=True)
-    grad_xhat -= grad_xhat.mean(axis=axes, keepdims=True)
+    along_xhat = mean_over(projection, axes)
+    grad_xhat -= mean_over(grad_xhat, axes)
     grad_xhat -= np.multiply(xhat, along_xhat, out=projection)  # projection's memory, reused
     grad_xhat *= inverse_std  # dX = (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / σ
     return grad_xhat
@@ -269,8 +270,9 @@ class LayerNorm(Layer):
     def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
         xhat, _ = cache
         batch_axes = tuple(range(grad_output.ndim - len(self.normalized_shape)))
-        self.weight.grad[...] = (grad_output * xhat).sum(axis=batch_axes)  # dγ = Σₙ dY ⊙ X̂
-        self.bias.grad[...] = grad_output.sum(axis=batch_axes)  # dβ = Σₙ dY
+        shape = self.normalized_shape
+        self.weight.grad[...] = sum_over(grad_output * xhat, batch_axes).reshape(shape)  # dγ = Σₙ dY ⊙ X̂
+        self.bias.grad[...] = sum_over(grad_output, batch_axes).reshape(shape)  # dβ = Σₙ dY
 
     def backward_input(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
         xhat, inverse_std = cache
