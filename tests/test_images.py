@@ -8,11 +8,15 @@ from helpers import draw_shape, save_png
 from PIL import Image
 
 from barenet.runs.images import (
+    SMALL_BLUR,
     Digit,
     ImageReadError,
+    box_blur,
     drawing_advice,
     extend,
     max_filter,
+    median_exceeds,
+    median_of_nonnegative,
     min_filter,
     mnist_style,
     read_digit,
@@ -117,3 +121,41 @@ def test_running_minimum_and_maximum_equal_the_plain_definition():
         image = rng.normal(size=shape)
         assert np.array_equal(min_filter(image, window), plain_filter(image, window, np.min))
         assert np.array_equal(max_filter(image, window), plain_filter(image, window, np.max))
+
+
+def test_point_reflection_is_numpys_odd_reflection_then_the_edge():
+    image = np.random.default_rng(1).normal(size=(6, 9))
+    for rows, columns in ((1, 1), (2, 3), (5, 8), (6, 2), (9, 12), (0, 4), (3, 0)):
+        top, side = min(rows, 5), min(columns, 8)  # reflection reaches at most the size less one
+        expected = np.pad(image, [(top, top), (side, side)], mode="reflect", reflect_type="odd")
+        rest = [(rows - top,) * 2, (columns - side,) * 2]
+        expected = np.pad(expected, rest, mode="edge")
+        assert np.array_equal(extend(image, rows, columns), expected)
+
+
+@pytest.mark.parametrize("radius", [1, 2, SMALL_BLUR + 1, 7])
+def test_box_blur_is_the_mean_of_each_window(radius):
+    """Small windows add shifted copies, large ones read a summed-area table: both give the
+    window means of the plain definition; whole grey levels exactly."""
+    rng = np.random.default_rng(radius)
+    for image in (rng.integers(0, 256, size=(23, 17)).astype(np.float64), rng.normal(size=(9, 30)) * 50):
+        sliding = np.lib.stride_tricks.sliding_window_view
+        width = 2 * radius + 1
+        plain = sliding(extend(image, radius, radius), (width, width)).mean(axis=(-2, -1))
+        if np.array_equal(image, np.round(image)):
+            assert np.array_equal(box_blur(image, radius), plain)
+        else:
+            np.testing.assert_allclose(box_blur(image, radius), plain, rtol=1e-12, atol=1e-10)
+
+
+def test_medians_by_counting_are_numpys_medians():
+    rng = np.random.default_rng(2)
+    for size in (1, 2, 7, 8, 100, 101):
+        for zeros in (0, size // 2, size // 2 + 1, size):
+            values = rng.integers(0, 4, size).astype(np.float64)
+            values[:zeros] = 0
+            assert median_of_nonnegative(values) == np.median(values)
+            for threshold in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0):
+                assert median_exceeds(values, threshold) == (np.median(values) > threshold)
+    tie = np.array([0.0, 1.0, 3.0, 5.0])  # the two middle values straddle 1.9 and average 2
+    assert median_exceeds(tie, 1.9) and not median_exceeds(tie, 2.0)

@@ -54,6 +54,7 @@ WORK_SIDE = 256  # larger images are shrunk by a whole factor to at most this lo
 FLAT = 8.0  # grey levels: a background ring varying less than this is one level of paper
 NOISY = 2.0  # grey levels of pixel-to-pixel noise above which the image is smoothed a little first
 NOISE_LEVELS = 3.0  # ink below this many noise levels above the background is dropped
+SMALL_BLUR = 2  # box blurs up to this radius add shifted copies; larger ones a summed-area table
 CROP_TAIL = 0.002  # the extent leaves out this share of the ink at each side
 FAINT_EDGE = 0.25  # of the extent, kept around it (faint edges) when the digit is cut out
 SMALL_DRAWING = 0.35  # a digit whose longer side is under this share of the image's is small
@@ -157,13 +158,14 @@ def read_digit(pixels: np.ndarray, source: str = "image") -> Digit:
 def ink_map(grey: np.ndarray) -> np.ndarray:
     """How much ink each pixel holds (bright = ink, 0 = paper), in grey levels, same shape."""
     side = max(grey.shape)
-    noisy = 1.4826 * np.median(np.abs(grey - box_blur(grey, 1))) > NOISY  # pixels differ from neighbours
+    noisy = median_exceeds(np.abs(grey - box_blur(grey, 1)), NOISY / 1.4826)  # pixels differ from neighbours
     smooth = box_blur(grey, side // 100) if noisy else grey  # a little: noise averages out, strokes stay
     border = outer_ring(smooth)
-    level = float(np.median(border))
+    lowest, highest = float(border.min()), float(border.max())
+    level = lowest if lowest == highest else float(np.median(border))
     dark = level - float(smooth.min()) > float(smooth.max()) - level  # the ink is the farther extreme
     window = max(9, side // 5) | 1  # wider than a pen stroke
-    if np.percentile(border, 90) - np.percentile(border, 10) <= FLAT:  # evenly lit: one level
+    if lowest == highest or np.percentile(border, 90) - np.percentile(border, 10) <= FLAT:  # evenly lit
         paper = np.float64(level)
     elif dark:  # paper = closing (max, then min)
         paper = box_blur(min_filter(max_filter(smooth, window), window), window // 2)
@@ -173,8 +175,22 @@ def ink_map(grey: np.ndarray) -> np.ndarray:
         ink = np.clip(1 - smooth / np.maximum(paper, 1.0), 0, None) * 255
     else:  # how much brighter than the background
         ink = np.clip(smooth - paper, 0, None)
-    noise = 1.4826 * np.median(np.abs(ink - np.median(ink)))
+    middle = median_of_nonnegative(ink)
+    noise = 1.4826 * median_of_nonnegative(np.abs(ink - middle) if middle else ink)
     return np.clip(ink - NOISE_LEVELS * noise, 0, None)
+
+
+def median_exceeds(values: np.ndarray, threshold: float) -> bool:
+    """``np.median(values) > threshold``, mostly by counting: the median exceeds the
+    threshold when more than half the values do, and does not when fewer than half do."""
+    above = 2 * np.count_nonzero(values > threshold)
+    return above > values.size if above != values.size else float(np.median(values)) > threshold
+
+
+def median_of_nonnegative(values: np.ndarray) -> float:
+    """``np.median(values)`` for values ≥ 0: 0 at once when more than half of them are 0 (a
+    drawing's ink, mostly paper)."""
+    return 0.0 if 2 * np.count_nonzero(values) < values.size else float(np.median(values))
 
 
 def outer_ring(grey: np.ndarray) -> np.ndarray:
@@ -205,13 +221,19 @@ def drawing_advice(digit: Digit) -> str:
 
 
 def box_blur(image: np.ndarray, radius: int) -> np.ndarray:
-    """The mean over a (2·radius+1)² window (summed-area table), the image extended beyond
-    its edges by point reflection (``2·edge − mirror``: exact for a lighting gradient)."""
+    """The mean over a (2·radius+1)² window, the image extended beyond its edges by point
+    reflection (``2·edge − mirror``: exact for a lighting gradient). A small window adds up
+    its shifted copies, row then column (separable); a large one reads a summed-area table,
+    at a cost independent of the window. Both add whole grey levels exactly."""
     if radius < 1:
         return image
+    width, (height, breadth) = 2 * radius + 1, image.shape
+    if radius <= SMALL_BLUR:
+        padded = extend(image, radius, radius)
+        rows = sum(padded[k : k + height] for k in range(width))  # Σ over the window's rows
+        return sum(rows[:, k : k + breadth] for k in range(width)) / width**2
     padded = extend(image, radius + 1, radius + 1)
     table = padded.cumsum(axis=0).cumsum(axis=1)
-    width, (height, breadth) = 2 * radius + 1, image.shape
     top, left = slice(0, height), slice(0, breadth)
     bottom, right = slice(width, width + height), slice(width, width + breadth)
     total = table[bottom, right] - table[top, right] - table[bottom, left] + table[top, left]
@@ -246,6 +268,13 @@ def _running(image: np.ndarray, window: int, pick: np.ufunc) -> np.ndarray:
 
 def extend(image: np.ndarray, rows: int, columns: int) -> np.ndarray:
     """``image`` padded by point reflection; a pad wider than the image repeats the edge."""
+    if 0 < rows < image.shape[0] and 0 < columns < image.shape[1]:  # np.pad's formula, without its overhead
+        above = 2 * image[:1] - image[rows:0:-1]  # 2·edge − mirror
+        below = 2 * image[-1:] - image[-2 : -rows - 2 : -1]
+        tall = np.concatenate([above, image, below])
+        left = 2 * tall[:, :1] - tall[:, columns:0:-1]
+        right = 2 * tall[:, -1:] - tall[:, -2 : -columns - 2 : -1]
+        return np.concatenate([left, tall, right], axis=1)
     width = ((min(rows, image.shape[0] - 1),) * 2, (min(columns, image.shape[1] - 1),) * 2)
     padded = np.pad(image, width, mode="reflect", reflect_type="odd")
     rest = ((rows - width[0][0],) * 2, (columns - width[1][0],) * 2)
@@ -305,8 +334,8 @@ def _centre_by_mass(digit: np.ndarray, core: tuple[slice, slice]) -> np.ndarray:
     placed = []
     for axis, part in ((0, core[0]), (1, core[1])):
         mass = digit.sum(axis=1 - axis)
-        shift = int(np.round(CENTRE - (mass @ np.arange(len(mass))) / total))
-        placed.append(int(np.clip(shift, -part.start, SIZE - part.stop)))
+        shift = round(float(CENTRE - (mass @ np.arange(len(mass))) / total))  # half to even, as np.round
+        placed.append(min(max(shift, -part.start), SIZE - part.stop))
     image = np.zeros((SIZE, SIZE), dtype=np.float32)
     (down, across), (height, width) = placed, digit.shape
     rows = slice(max(0, down), min(SIZE, down + height))
