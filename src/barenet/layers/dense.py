@@ -6,7 +6,6 @@ import numpy as np
 
 from ..init import Initializer, get_initializer
 from ..parameter import Parameter
-from ..sums import sum_rows
 from ..validation import as_generator, check_float_dtype, check_int
 from .base import Layer, Shape
 
@@ -57,7 +56,7 @@ class Dense(Layer):
     def backward_parameters(self, grad_output: np.ndarray, x: np.ndarray) -> None:
         rows = _rows(grad_output)
         np.matmul(_rows(x).T, rows, out=self.weight.grad)  # dW = Xᵀ·dZ
-        sum_rows(rows, out=self.bias.grad)  # db = Σₙ dZ
+        rows.sum(axis=0, out=self.bias.grad)  # db = Σₙ dZ
 
     def backward_input(self, grad_output: np.ndarray, x: np.ndarray) -> np.ndarray:
         return (_rows(grad_output) @ self.weight.value.T).reshape(x.shape)  # dX = dZ·Wᵀ

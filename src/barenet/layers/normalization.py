@@ -10,6 +10,7 @@ own features. Both backward passes are the same formula over the pooled axes::
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from ..blocks import channel_blocks
 from ..errors import BarenetError, ShapeError
 from ..parameter import Parameter
-from ..sums import mean_over, sum_over
+from ..sums import mean_over, sum_rows
 from ..validation import check_float_dtype, check_int, check_number
 from .base import Layer, Shape
 
@@ -269,10 +270,10 @@ class LayerNorm(Layer):
 
     def backward_parameters(self, grad_output: np.ndarray, cache: tuple) -> None:
         xhat, _ = cache
-        batch_axes = tuple(range(grad_output.ndim - len(self.normalized_shape)))
         shape = self.normalized_shape
-        self.weight.grad[...] = sum_over(grad_output * xhat, batch_axes).reshape(shape)  # dγ = Σₙ dY ⊙ X̂
-        self.bias.grad[...] = sum_over(grad_output, batch_axes).reshape(shape)  # dβ = Σₙ dY
+        rows = grad_output.reshape(-1, math.prod(shape))  # every sample (and position) one row
+        self.weight.grad[...] = sum_rows(rows * xhat.reshape(rows.shape)).reshape(shape)  # dγ = Σₙ dY ⊙ X̂
+        self.bias.grad[...] = sum_rows(rows).reshape(shape)  # dβ = Σₙ dY
 
     def backward_input(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
         xhat, inverse_std = cache

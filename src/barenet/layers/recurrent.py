@@ -27,7 +27,6 @@ import numpy as np
 from ..errors import BarenetError, ShapeError
 from ..init import Uniform
 from ..parameter import Parameter
-from ..sums import sum_rows
 from ..validation import as_generator, check_float_dtype, check_int
 from .base import Layer, Shape
 
@@ -139,8 +138,8 @@ class Recurrent(Layer):
                   out=self.weight_ih_l0.grad)  # dW_ih = Σₛ dAₛᵀ·Xₛ
         np.matmul(flat_hidden.T, hs[:-1].reshape(-1, self.hidden_size),
                   out=self.weight_hh_l0.grad)  # dW_hh = Σₛ dAₛᵀ·Hₛ₋₁
-        sum_rows(flat_in, out=self.bias_ih_l0.grad)  # db_ih = Σₛ Σₙ dAₛ
-        sum_rows(flat_hidden, out=self.bias_hh_l0.grad)  # db_hh = Σₛ Σₙ dAₛ
+        flat_in.sum(axis=0, out=self.bias_ih_l0.grad)  # db_ih = Σₛ Σₙ dAₛ
+        flat_hidden.sum(axis=0, out=self.bias_hh_l0.grad)  # db_hh = Σₛ Σₙ dAₛ
 
     def _input_gradient(self, grad_in: np.ndarray) -> np.ndarray:
         t, n, rows = grad_in.shape
