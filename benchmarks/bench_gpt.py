@@ -5,7 +5,8 @@ AdamW with decay on matrices, gradient clipping at 1.0): the same architecture i
 libraries, the same initial weights (barenet's, copied into PyTorch), the same batches, the
 same number of threads; PyTorch with its fused ``scaled_dot_product_attention``. A round is
 ``--iterations`` training steps of each, interleaved (see ``harness.py``); then one
-instrumented round says where barenet's step goes.
+instrumented round says where barenet's step goes, and one round under ``torch.profiler``
+where PyTorch's goes.
 
 ``--time-to-loss 2.0`` also trains both from the same weights on the same batches (nanoGPT's
 learning-rate schedule) until the mean loss over a fixed set of validation batches reaches
@@ -155,6 +156,37 @@ def phase_breakdown(contender: BarenetGPT) -> tuple[dict[str, float], float]:
     return dict(timer.totals), total
 
 
+TORCH_KINDS = (
+    (("Addmm", "linear", "MmBackward", "aten::mm"), "matrix products (every linear layer, with the "
+                                                    "attention's projections)"),
+    (("ScaledDotProduct", "scaled_dot_product"), "attention (its fused products and softmax)"),
+    (("Gelu", "gelu"), "GELU"),
+    (("LayerNorm", "layer_norm"), "LayerNorm"),
+    (("Optimizer.step", "_foreach_", "zero_grad"), "optimiser (AdamW, clipping)"),
+    (("Embedding", "embedding"), "embeddings"),
+    (("cross_entropy", "NllLoss", "LogSoftmax"), "softmax and loss"),
+)
+
+
+def torch_phase_breakdown(contender: TorchGPT) -> tuple[dict[str, float], float]:
+    """One profiled round of PyTorch's steps (``torch.profiler``): each outermost operation of
+    the forward pass, of the backward pass (autograd's functions) and of the optimiser counted
+    under the kind of work it does; the profiler's own cost falls in "the rest"."""
+    from torch.profiler import ProfilerActivity, profile
+
+    totals = dict.fromkeys((kind for _, kind in TORCH_KINDS), 0.0)
+    with profile(activities=[ProfilerActivity.CPU]) as profiled:
+        start = time.perf_counter()
+        contender.epoch()
+        total = time.perf_counter() - start
+    for event in profiled.events():
+        kind = next((kind for words, kind in TORCH_KINDS if any(word in event.name for word in words)), None)
+        if event.cpu_parent is None and kind is not None:
+            totals[kind] += event.cpu_time_total / 1e6
+    totals["the rest (residual adds, autograd, Python, the profiler)"] = total - sum(totals.values())
+    return totals, total
+
+
 def time_to_loss(target: float, train: np.ndarray, validation: np.ndarray, vocab: int,
                  evaluate_every: int, whole_recipe: bool) -> list[str]:
     """Seconds and steps each library needs, from the same weights and batches, to a mean loss
@@ -213,7 +245,9 @@ def main() -> None:
         batches = Batches(train, args.iterations, seed=1)
         contenders = [BarenetGPT(model, batches), TorchGPT(model, batches)]
         timings = interleave(contenders, args.rounds)
-        phases = None if args.no_phases else phase_breakdown(contenders[0])
+        phases = None
+        if not args.no_phases:
+            phases = phase_breakdown(contenders[0]), torch_phase_breakdown(contenders[1])
         machine = machine_lines(args.threads)
         to_loss = None
         if args.time_to_loss is not None:
@@ -227,9 +261,11 @@ def main() -> None:
              "seconds per round.",
              "", *timing_table(timings, extra={"ms per step (median)": per_step})]
     if phases is not None:
-        breakdown, instrumented = phases
+        (breakdown, instrumented), (torch_breakdown, profiled) = phases
         lines += ["", f"### Where barenet's steps go (one instrumented round: {instrumented:.2f} s)", "",
-                  *phase_table(breakdown, instrumented)]
+                  *phase_table(breakdown, instrumented),
+                  "", f"### Where PyTorch's steps go (one profiled round: {profiled:.2f} s)", "",
+                  *phase_table(torch_breakdown, profiled)]
     if to_loss is not None:
         lines += ["", f"### Time to a validation loss of {args.time_to_loss} (mean of 100 fixed batches)", "",
                   *to_loss]
