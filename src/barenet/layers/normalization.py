@@ -43,8 +43,10 @@ class Standardized(NamedTuple):
 def standardize_over(x: np.ndarray, axes: tuple[int, ...], eps: float,
                      out: np.ndarray | None = None) -> Standardized:
     """x̂ = (x − mean) / √(var + ε) with the statistics of ``x`` over ``axes``, centring once:
-    the variance is the mean of the centred squares, as ``x.var`` computes it (bit for bit),
-    without ``x.var`` centring ``x`` a second time. x̂ is written into ``out`` when given."""
+    the variance is the mean of the centred squares, as ``x.var`` computes it, without
+    ``x.var`` centring ``x`` a second time. The means are :func:`~barenet.sums.mean_over`'s:
+    NumPy's own (bit for bit ``x.var``) for batch norm, products with ones for the rows of
+    layer norm (to round-off). x̂ is written into ``out`` when given."""
     mean = mean_over(x, axes)
     xhat = np.subtract(x, mean, out=out)
     squares = np.multiply(xhat, xhat)
