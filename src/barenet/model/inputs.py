@@ -9,6 +9,8 @@ that starts with an Embedding takes integer token ids.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ShapeError
@@ -54,7 +56,8 @@ def prediction_batch_size(layers: list[Layer], shapes: list[Shape], dtype: np.dt
     pooling's windows, copy each input value that often), at most MAX_PREDICTION_BATCH.
     ``shapes`` are the per-sample shapes before the first layer and after each."""
     per_sample = max(
-        int(np.prod(before)) * int(np.prod(getattr(layer, "kernel_size", 1))) + int(np.prod(after))
+        math.prod(before) * math.prod(getattr(layer, "kernel_size", (1,))) + math.prod(after)
         for layer, before, after in zip(layers, shapes, shapes[1:])
     )
-    return int(np.clip(PREDICTION_BYTES // (per_sample * np.dtype(dtype).itemsize), 1, MAX_PREDICTION_BATCH))
+    fitting = PREDICTION_BYTES // (per_sample * np.dtype(dtype).itemsize)
+    return min(max(fitting, 1), MAX_PREDICTION_BATCH)
