@@ -56,6 +56,7 @@ def test_empty_and_integer_arrays_go_to_numpy() -> None:
     assert sum_rows(empty).tolist() == [0.0] * 5
     counts = np.arange(12).reshape(3, 4)
     assert sum_over(counts, (1,)).tolist() == [[6], [22], [38]]
+    assert mean_over(counts, (1,)).tolist() == [[1.5], [5.5], [9.5]]
 
 
 def test_the_vector_of_ones_is_shared_and_read_only() -> None:

@@ -43,7 +43,9 @@ def sum_over(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 
 
 def mean_over(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-    """``x.mean(axis=axes, keepdims=True)``, by :func:`sum_over`."""
+    """``x.mean(axis=axes, keepdims=True)``, by :func:`sum_over` for floating-point ``x``."""
+    if x.dtype.kind != "f":  # NumPy's mean of integers is a float: its own, exactly
+        return x.mean(axis=tuple(axes), keepdims=True)
     total = sum_over(x, axes)
     total /= math.prod(x.shape[axis] for axis in axes)
     return total
