@@ -12,7 +12,9 @@ ReLU after its max-pool, on a quarter of the values; PyTorch's network is writte
 way, conv → ReLU → max-pool: the same function (max-pooling commutes with ReLU). Epochs of
 the two are interleaved, the order rotating each round, so machine noise hits both alike;
 the table gives medians with min and max, and the ratio as the median of the round-by-round
-ratios (see ``harness.py``). ``--train-limit N`` times epochs of the first N
+ratios (see ``harness.py``). The second barenet contender is the same training with each
+batch split in ``--workers`` shards on as many threads (the trainer's ``workers``; the BLAS
+threads shared among them). ``--train-limit N`` times epochs of the first N
 training images (a shorter run on a busy machine; the table says so). Both use ``--threads``
 threads (default 2): PyTorch through ``torch.set_num_threads``, NumPy's BLAS through threadpoolctl.
 MNIST comes from ``--data-dir``, else ``BARENET_DATA_DIR``, else ``../shared/data``; if it is
@@ -59,11 +61,11 @@ def load_data(data_dir: str | None, limit: int | None):
 
 
 class BarenetContender:
-    name = "barenet"
-
-    def __init__(self, x, y, seed: int = 0):
+    def __init__(self, x, y, seed: int = 0, workers: int = 1):
         self.model = barenet.cnn(rng=seed)
-        self.trainer = Trainer(self.model, optimizer="adam", lr=LR, batch_size=BATCH_SIZE, seed=seed)
+        self.trainer = Trainer(self.model, optimizer="adam", lr=LR, batch_size=BATCH_SIZE, seed=seed,
+                               workers=workers)
+        self.name = "barenet" if workers == 1 else f"barenet, {workers} workers"
         self.x, self.y = x, y
 
     def epoch(self) -> None:
@@ -141,6 +143,13 @@ def phase_breakdown(contender: BarenetContender) -> tuple[dict[str, float], floa
     return phases, total
 
 
+def pairs(contenders: list) -> list[tuple[str, str]]:
+    """Each barenet contender against PyTorch (when it ran), and the shards against one pass."""
+    names = [contender.name for contender in contenders]
+    found = [(name, "PyTorch") for name in names[:2] if "PyTorch" in names]
+    return found + [(names[1], names[0])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5, help="timed rounds per contender (default 5)")
@@ -150,6 +159,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--no-torch", action="store_true", help="barenet alone")
     parser.add_argument("--no-phases", action="store_true", help="skip the instrumented epoch")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="barenet's second contender splits each batch in this many shards (default 2)")
     parser.add_argument("--output", default=None, help="also write the markdown table here")
     parser.add_argument("--system-allocator", action="store_true",
                         help="leave glibc's defaults (freed memory returned at once)")
@@ -157,7 +168,7 @@ def main() -> None:
     keep_freed_memory(not args.system_allocator)
     with threadpool_limits(args.threads):
         x, y, source = load_data(args.data_dir, args.train_limit)
-        contenders = [BarenetContender(x, y)]
+        contenders = [BarenetContender(x, y), BarenetContender(x, y, workers=args.workers)]
         if not args.no_torch:
             try:
                 contenders.append(TorchContender(x, y, args.threads))
@@ -173,7 +184,8 @@ def main() -> None:
              f"({source}, {len(x):,} images{'' if len(x) == 60_000 else ', a reduced epoch'})", "",
              *machine, "", f"{args.epochs} interleaved rounds after {args.warmup} warm-up, seconds each.",
              "",
-             *timing_table(timings, digits=2, extra={"s per 60,000 images (median, scaled)": per_60k})]
+             *timing_table(timings, digits=2, extra={"s per 60,000 images (median, scaled)": per_60k},
+                           pairs=pairs(contenders))]
     if phases is not None:
         breakdown, instrumented = phases
         lines += ["", f"### Where barenet's epoch goes (one instrumented epoch: {instrumented:.2f} s)", "",

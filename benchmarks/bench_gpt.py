@@ -20,6 +20,7 @@ that value, and reports the seconds and steps each needed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 import sys
@@ -36,6 +37,7 @@ from barenet.layers import GELU, Dense, Embedding, LayerNorm, MultiHeadAttention
 from barenet.losses import CrossEntropy
 from barenet.optim import AdamW
 from barenet.schedules import CosineDecay
+from barenet.training.parallel import DataParallel
 
 CONTEXT, BATCH, LAYERS, HEADS, WIDTH = 64, 12, 4, 4, 128
 LR, MIN_LR, WARMUP, STEPS, BETAS, DECAY, CLIP = 1e-3, 1e-4, 100, 2000, (0.9, 0.99), 0.1, 1.0
@@ -62,25 +64,32 @@ class Batches:
 
 
 class BarenetGPT:
-    name = "barenet"
+    """barenet's steps; with ``workers`` > 1 each batch is split in shards on threads (the
+    trainer's ``workers``), and ``train_step`` runs inside ``running()``."""
 
     def __init__(self, model: barenet.Sequential, batches: Batches,
-                 schedule: CosineDecay | None = None) -> None:
+                 schedule: CosineDecay | None = None, workers: int = 1) -> None:
         self.model, self.batches, self.schedule = model, batches, schedule
         self.loss = CrossEntropy()
         self.optimizer = AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=DECAY, max_grad_norm=CLIP)
         self.step = 0
+        self.parallel = DataParallel(model, workers) if workers > 1 else None
+        self.name = "barenet" if workers == 1 else f"barenet, {workers} workers"
+
+    def running(self) -> contextlib.AbstractContextManager:
+        return self.parallel.running() if self.parallel else contextlib.nullcontext()
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> None:
         if self.schedule is not None:
             self.optimizer.lr = self.schedule(self.step)
-        self.model.compute_gradients(x, y, self.loss)
+        (self.parallel or self.model).compute_gradients(x, y, self.loss)
         self.optimizer.step()
         self.step += 1
 
     def epoch(self) -> None:
-        for x, y in self.batches.pairs:
-            self.train_step(x, y)
+        with self.running():
+            for x, y in self.batches.pairs:
+                self.train_step(x, y)
 
     def validation_loss(self, pairs: list) -> float:
         return float(np.mean([self.loss(self.model.forward(x, logits=True), y) for x, y in pairs]))
@@ -188,7 +197,7 @@ def torch_phase_breakdown(contender: TorchGPT) -> tuple[dict[str, float], float]
 
 
 def time_to_loss(target: float, train: np.ndarray, validation: np.ndarray, vocab: int,
-                 evaluate_every: int, whole_recipe: bool) -> list[str]:
+                 evaluate_every: int, whole_recipe: bool, workers: int) -> list[str]:
     """Seconds and steps each library needs, from the same weights and batches, to a mean loss
     ≤ ``target`` over 100 fixed validation batches (evaluation time not counted); with
     ``whole_recipe``, both go on to the recipe's last step and report the loss there too."""
@@ -198,15 +207,16 @@ def time_to_loss(target: float, train: np.ndarray, validation: np.ndarray, vocab
              "| training seconds in all |", "|---|---|---|---|---|"]
     for kind in (BarenetGPT, TorchGPT):  # the same initial weights: PyTorch copies barenet's
         model = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0)
-        contender = kind(model, Batches(train, 0, 0), schedule)
+        contender = kind(model, Batches(train, 0, 0), schedule, *([workers] if kind is BarenetGPT else []))
         rng, seconds, loss, reached = np.random.default_rng(1), 0.0, math.inf, None
         while contender.step < STEPS and (reached is None or whole_recipe):
             pairs = [random_windows(train, CONTEXT, BATCH, rng) for _ in range(evaluate_every)]
             if kind is TorchGPT:
                 pairs = [(contender.torch.from_numpy(x), contender.torch.from_numpy(y)) for x, y in pairs]
             start = time.perf_counter()
-            for x, y in pairs:
-                contender.train_step(x, y)
+            with contender.running():
+                for x, y in pairs:
+                    contender.train_step(x, y)
             seconds += time.perf_counter() - start
             loss = contender.validation_loss(held_out)
             print(f"{contender.name} step {contender.step}: validation loss {loss:.4f}", file=sys.stderr)
@@ -231,6 +241,9 @@ def main() -> None:
                         help="with --time-to-loss: train both for the recipe's 2,000 steps")
     parser.add_argument("--evaluate-every", type=int, default=50,
                         help="steps between validations (time to loss)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="barenet's second contender splits each batch in this many shards (default 2); "
+                             "its time to loss too")
     parser.add_argument("--output", default=None, help="also write the markdown report here")
     parser.add_argument("--system-allocator", action="store_true",
                         help="leave glibc's defaults (freed memory returned at once)")
@@ -243,23 +256,27 @@ def main() -> None:
     with threadpool_limits(args.threads):
         model = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0)
         batches = Batches(train, args.iterations, seed=1)
-        contenders = [BarenetGPT(model, batches), TorchGPT(model, batches)]
+        split = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0)  # the same initial weights
+        contenders = [BarenetGPT(model, batches), BarenetGPT(split, batches, workers=args.workers),
+                      TorchGPT(model, batches)]
         timings = interleave(contenders, args.rounds)
         phases = None
         if not args.no_phases:
-            phases = phase_breakdown(contenders[0]), torch_phase_breakdown(contenders[1])
+            phases = phase_breakdown(contenders[0]), torch_phase_breakdown(contenders[-1])
         machine = machine_lines(args.threads)
         to_loss = None
         if args.time_to_loss is not None:
             to_loss = time_to_loss(args.time_to_loss, train, validation, vocab, args.evaluate_every,
-                                   args.whole_recipe)
+                                   args.whole_recipe, args.workers)
     per_step = {name: f"{statistics.median(values) / args.iterations * 1e3:.1f}"
                 for name, values in timings.wall.items()}
     lines = [f"## Training steps of the baby GPT ({model.flat.values.size:,} parameters), batch {BATCH}, "
              f"context {CONTEXT}, float32 ({source})", "", *machine, "",
              f"{args.rounds} interleaved rounds of {args.iterations} steps after one warm-up, "
              "seconds per round.",
-             "", *timing_table(timings, extra={"ms per step (median)": per_step})]
+             "", *timing_table(timings, extra={"ms per step (median)": per_step},
+                               pairs=[(contenders[0].name, "PyTorch"), (contenders[1].name, "PyTorch"),
+                                      (contenders[1].name, contenders[0].name)])]
     if phases is not None:
         (breakdown, instrumented), (torch_breakdown, profiled) = phases
         lines += ["", f"### Where barenet's steps go (one instrumented round: {instrumented:.2f} s)", "",

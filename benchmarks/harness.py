@@ -91,9 +91,11 @@ def spread(values: Sequence[float], digits: int = 2) -> str:
 
 def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
                  extra: dict[str, dict[str, str]] | None = None,
-                 compare: Collection[str] | None = None) -> list[str]:
+                 compare: Collection[str] | None = None,
+                 pairs: Sequence[tuple[str, str]] | None = None) -> list[str]:
     """The one table format: a row per contender, then the paired ratios against ``reference``
-    (of every other contender, or of those in ``compare``).
+    (of every other contender, or of those in ``compare``), or ``numerator ÷ denominator`` for
+    each of ``pairs``.
 
     ``extra`` adds columns: ``{column title: {contender: text}}``."""
     extra = extra or {}
@@ -107,14 +109,16 @@ def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
                      f"{max(wall):.{digits}f} | {statistics.median(timings.cpu[name]):.{digits}f} | "
                      f"{busy:.2f} |{cells}")
     lines.append("")
-    for name in timings.wall:
-        if name != reference and reference in timings.wall and (compare is None or name in compare):
-            ratios = timings.paired_ratios(reference, name)
-            of_medians = statistics.median(timings.wall[reference]) / statistics.median(timings.wall[name])
-            cpu = timings.paired_ratios(reference, name, "cpu")
-            lines.append(f"- {reference} ÷ {name}: **{statistics.median(ratios):.2f}** "
-                         f"(paired rounds: min {min(ratios):.2f}, max {max(ratios):.2f}; "
-                         f"ratio of the medians {of_medians:.2f}; on the CPU clock {spread(cpu)})")
+    if pairs is None:
+        pairs = [(reference, name) for name in timings.wall
+                 if name != reference and reference in timings.wall and (compare is None or name in compare)]
+    for numerator, denominator in pairs:
+        ratios = timings.paired_ratios(numerator, denominator)
+        of_medians = statistics.median(timings.wall[numerator]) / statistics.median(timings.wall[denominator])
+        cpu = timings.paired_ratios(numerator, denominator, "cpu")
+        lines.append(f"- {numerator} ÷ {denominator}: **{statistics.median(ratios):.2f}** "
+                     f"(paired rounds: min {min(ratios):.2f}, max {max(ratios):.2f}; "
+                     f"ratio of the medians {of_medians:.2f}; on the CPU clock {spread(cpu)})")
     before, after = timings.load_before, timings.load_after
     lines.append("- load average (1, 5, 15 min) before timing " + " ".join(f"{v:.2f}" for v in before)
                  + ", after " + " ".join(f"{v:.2f}" for v in after))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import ConfigError, DivergenceError
 from ..gradcheck import gradcheck
@@ -75,24 +76,9 @@ def format_metrics(metrics: dict[str, float], loss: str | None = None) -> str:
     return "  ".join(f"{name} {value:.4f}" for name, value in shown.items())
 
 
-@contextlib.contextmanager
-def thread_limit(threads: int | None):
-    """Limit the BLAS threads inside the block (needs the threadpoolctl package)."""
-    if threads is None:
-        yield
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print(
-            "barenet: warning: --threads needs the threadpoolctl package (pip install threadpoolctl), "
-            "or set OPENBLAS_NUM_THREADS before starting barenet; using all cores",
-            file=sys.stderr,
-        )
-        yield
-        return
-    with threadpool_limits(limits=threads):
-        yield
+def thread_limit(threads: int | None) -> contextlib.AbstractContextManager:
+    """Limit the BLAS threads inside the block; no limit for ``None``."""
+    return contextlib.nullcontext() if threads is None else threadpool_limits(limits=threads)
 
 
 # ---- evaluate, predict, summary -----------------------------------------------------------------

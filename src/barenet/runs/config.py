@@ -113,6 +113,7 @@ class RunConfig:
     task: str | None = None  # csv/npz: classification or regression; None: from the labels
     test_data: str | None = None  # csv/npz: a separate test file; None: 20 % of the rows held out
     threads: int | None = None  # BLAS threads; default all cores
+    workers: int = 1  # shards per batch, each on its own thread (results depend on it, by rounding)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -282,7 +283,7 @@ def check_values(config: RunConfig) -> None:
     if tabular_only and config.dataset_kind not in ("csv", "npz"):
         raise ConfigError(f"{', '.join(tabular_only)} apply to csv: and npz: data, not {config.dataset}")
     positive = {"epochs": 1, "batch_size": 1, "seed": 0, "augment": 0, "early_stopping": 0,
-                "verbose_every": 0, "train_limit": 1, "threads": 1}
+                "verbose_every": 0, "train_limit": 1, "threads": 1, "workers": 1}
     for key, smallest in positive.items():
         value = getattr(config, key)
         if isinstance(value, int) and value < smallest:

@@ -23,7 +23,7 @@ from ..model import Sequential, char_rnn, gpt
 from ..model.generation import attention_maps, generate
 from ..saving.atomic import write_atomic
 from ..training import Callback, History, evaluate
-from ..training.trainer import evaluation_batch
+from ..training.evaluation import evaluation_batch
 from .data_sources import Data
 from .text_plots import plot_attention, plot_text_history
 

@@ -143,6 +143,7 @@ def build_trainer(config: RunConfig, model: Sequential, folder: Path) -> Trainer
         checkpoint_path=str(folder / CHECKPOINT_FILE),
         checkpoint_extra=checkpoint_extra(config),
         steps_per_epoch=config.eval_every,  # text: an "epoch" is the stretch between evaluations
+        workers=config.workers,
     )
 
 

@@ -80,3 +80,16 @@ def check_data(model: Sequential, x, y) -> tuple[np.ndarray, np.ndarray]:
             )
     check_same_length(x, y)
     return x, y
+
+
+EVALUATION_POSITIONS = 8192
+
+
+def evaluation_batch(model: Sequential) -> int | None:
+    """Samples per forward pass when scoring: for a sequence model as many sequences as hold
+    8,192 positions (1,200 windows of 64 at once would hold half a gigabyte); otherwise None,
+    the model's own :meth:`~barenet.model.Sequential.prediction_batch_size`, bounded in working
+    memory (6,000 validation images through a convolution's im2col at once took 1.3 GB)."""
+    if model.layers[0].takes_sequences:
+        return max(1, EVALUATION_POSITIONS // model.input_shape[0])
+    return None

@@ -15,6 +15,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -29,8 +30,9 @@ from ..schedules import Schedule, get_schedule
 from ..validation import check_int, check_number
 from .callbacks import Callback
 from .checkpoints import save_checkpoint
-from .evaluation import check_data, class_ids, default_loss, evaluate
+from .evaluation import check_data, class_ids, default_loss, evaluate, evaluation_batch
 from .history import History, TrainingInterrupted, TrainingWarning
+from .parallel import DataParallel
 from .progress import Progress
 from .safeguards import collapse_message, divergence_message, input_scale_message
 
@@ -38,18 +40,6 @@ if TYPE_CHECKING:
     from ..model import Sequential
 
 MODEL_METHODS = ("compute_gradients", "parameters", "get_weights", "set_weights", "predict")
-EVALUATION_POSITIONS = 8192
-
-
-def evaluation_batch(model: Sequential) -> int | None:
-    """Samples per forward pass when scoring: for a sequence model as many sequences as hold
-    8,192 positions (1,200 windows of 64 at once would hold half a gigabyte); otherwise None,
-    the model's own :meth:`~barenet.model.Sequential.prediction_batch_size`, bounded in working
-    memory (6,000 validation images through a convolution's im2col at once took 1.3 GB)."""
-    if model.layers[0].takes_sequences:
-        return max(1, EVALUATION_POSITIONS // model.input_shape[0])
-    return None
-
 
 class Trainer:
     """One training run.
@@ -74,6 +64,9 @@ class Trainer:
             number: an epoch is that many steps, each on a batch of samples drawn at random
             *with replacement* — how language models train (a window of text at a random
             offset each time); the "epoch" is then the stretch between two evaluations.
+        workers: split each batch into this many shards, each computed on its own thread and
+            their gradients added (:mod:`barenet.training.parallel`); 1 (default) computes the
+            batch in one pass. Results depend on the number, never on timing.
     """
 
     def __init__(
@@ -92,6 +85,7 @@ class Trainer:
         checkpoint_path: str | None = None,
         checkpoint_extra: dict | None = None,
         steps_per_epoch: int | None = None,
+        workers: int = 1,
     ) -> None:
         if not all(hasattr(model, name) for name in MODEL_METHODS):
             raise TypeError(f"model must be a barenet Sequential; got {type(model).__name__}")
@@ -124,6 +118,7 @@ class Trainer:
             if batch_size is None:
                 raise BarenetError("steps_per_epoch draws mini-batches; give a batch_size, not full batch")
         self.steps_per_epoch = steps_per_epoch
+        self.workers = check_int("workers", workers, low=1)
         self.l2 = L2Penalty(l2)
         self.augment = augment
         self.rng = np.random.default_rng(seed)
@@ -212,22 +207,12 @@ class Trainer:
         for callback in callbacks:
             callback.on_train_begin(self)
         previous_handler = self._catch_interrupts()
+        parallel = DataParallel(self.model, self.workers) if self.workers > 1 else None
         try:
-            while self.epoch < last_epoch and not self.stop_training:
-                started = time.perf_counter()
-                # Overflow is reported as a DivergenceError, not as NumPy's RuntimeWarnings.
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    logs = self._train_epoch(x, y, last_epoch, progress)
-                    if validation_data is not None:
-                        validation = evaluate(self.model, *validation_data, loss=self.loss,
-                                              batch_size=evaluation_batch(self.model))
-                        logs.update({f"val_{name}": value for name, value in validation.items()})
-                logs["lr"] = self.optimizer.lr
-                self.history.append(self.epoch, logs)
-                progress.end_epoch(self.epoch, last_epoch, logs, time.perf_counter() - started)
-                self.epoch += 1
-                for callback in callbacks:
-                    callback.on_epoch_end(self, self.epoch - 1, logs)
+            with parallel.running() if parallel else nullcontext():
+                gradients = parallel.compute_gradients if parallel else self.model.compute_gradients
+                while self.epoch < last_epoch and not self.stop_training:
+                    self._run_epoch(x, y, last_epoch, progress, gradients, validation_data, callbacks)
         finally:
             progress.close()
             if previous_handler is not None:
@@ -235,6 +220,23 @@ class Trainer:
         for callback in callbacks:
             callback.on_train_end(self)
         return self.history
+
+    def _run_epoch(self, x, y, last_epoch: int, progress: Progress, gradients: Callable, validation_data,
+                   callbacks) -> None:
+        started = time.perf_counter()
+        # Overflow is reported as a DivergenceError, not as NumPy's RuntimeWarnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logs = self._train_epoch(x, y, last_epoch, progress, gradients)
+            if validation_data is not None:
+                validation = evaluate(self.model, *validation_data, loss=self.loss,
+                                      batch_size=evaluation_batch(self.model))
+                logs.update({f"val_{name}": value for name, value in validation.items()})
+        logs["lr"] = self.optimizer.lr
+        self.history.append(self.epoch, logs)
+        progress.end_epoch(self.epoch, last_epoch, logs, time.perf_counter() - started)
+        self.epoch += 1
+        for callback in callbacks:
+            callback.on_epoch_end(self, self.epoch - 1, logs)
 
     def _split_validation(self, x, y, fraction: float):
         check_number("validation_split", fraction, 0.0, 1.0, low_open=True, high_open=True)
@@ -251,8 +253,9 @@ class Trainer:
         return x_train, y_train, validation
 
     def _train_epoch(
-        self, x: np.ndarray, y: np.ndarray, epochs: int, progress: Progress
+        self, x: np.ndarray, y: np.ndarray, epochs: int, progress: Progress, gradients: Callable
     ) -> dict[str, float]:
+        """One epoch; ``gradients`` is the model's ``compute_gradients`` or the shards' one."""
         n_samples = len(x)
         batch_size = self.batch_size or n_samples
         n_batches = self.steps_per_epoch or math.ceil(n_samples / batch_size)
@@ -286,7 +289,7 @@ class Trainer:
                 x_batch = self.augment(x_batch)
             if self.schedule.per == "step":
                 self.optimizer.lr = self.schedule(self.step)
-            result = self.model.compute_gradients(x_batch, y_batch, self.loss, l2=self.l2)
+            result = gradients(x_batch, y_batch, self.loss, l2=self.l2)
             if not math.isfinite(result.loss):
                 self._diverged(f"the loss became {result.loss}", batch, before_step)
             self.model.get_weights(out=before_step)

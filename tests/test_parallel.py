@@ -1,0 +1,139 @@
+"""Data parallelism: a batch split into shards on threads has the one-batch gradient."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+import barenet
+from barenet.errors import BarenetError
+from barenet.layers import BatchNorm1D, Dense, Dropout, ReLU
+from barenet.losses import MSE, CrossEntropy, L2Penalty
+from barenet.training import Trainer, load_checkpoint, save_checkpoint
+from barenet.training.parallel import DataParallel
+
+
+def small_gpt(rng: int = 0) -> barenet.Sequential:
+    return barenet.gpt(11, context=8, layers=2, heads=2, width=16, rng=rng, dtype=np.float64)
+
+
+def gradients_of(model, x, y, loss, l2=None, workers: int = 1):
+    """(loss, output, every gradient) of one batch, in one pass or split in shards."""
+    if workers == 1:
+        result = model.compute_gradients(x, y, loss, l2=l2)
+    else:
+        with DataParallel(model, workers).running() as parallel:
+            result = parallel.compute_gradients(x, y, loss, l2=l2)
+    return result.loss, result.output.copy(), model.flat.grads.copy()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("n", [12, 13])
+def test_the_shards_gradients_add_up_to_the_batchs_for_a_gpt(workers, n):
+    model = small_gpt()
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(0, 11, (n, 8)), rng.integers(0, 11, (n, 8))
+    whole = gradients_of(model, x, y, CrossEntropy())
+    split = gradients_of(model, x, y, CrossEntropy(), workers=workers)
+    np.testing.assert_allclose(split[0], whole[0], rtol=1e-13)
+    np.testing.assert_array_equal(split[1], whole[1])  # the same weights: the same logits
+    np.testing.assert_allclose(split[2], whole[2], rtol=1e-10, atol=1e-14)
+    assert np.abs(whole[2]).min() < np.abs(whole[2]).max()  # gradients that are not all alike
+
+
+def test_ignored_positions_weigh_nothing_and_l2_is_added_once():
+    model = barenet.Sequential([Dense(5, 7, rng=0), ReLU(), Dense(7, 3, rng=1)]).astype(np.float64)
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((9, 5)), rng.integers(0, 3, 9)
+    y[[0, 1, 2, 6]] = -100  # the first shard counts 2 positions of 5, the second 3 of 4
+    loss, l2 = CrossEntropy(), L2Penalty(0.3)
+    whole = gradients_of(model, x, y, loss, l2)
+    split = gradients_of(model, x, y, loss, l2, workers=2)
+    np.testing.assert_allclose(split[0], whole[0], rtol=1e-13)
+    np.testing.assert_allclose(split[2], whole[2], rtol=1e-12, atol=1e-15)
+
+
+def test_a_regression_loss_is_weighted_by_its_elements():
+    model = barenet.Sequential([Dense(4, 2, rng=0, dtype=np.float64)], task="regression")
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((7, 4)), rng.standard_normal((7, 2))
+    whole, split = gradients_of(model, x, y, MSE()), gradients_of(model, x, y, MSE(), workers=3)
+    np.testing.assert_allclose(split[2], whole[2], rtol=1e-12)
+
+
+def test_the_first_shard_runs_here_the_others_on_worker_threads_that_end_with_the_block():
+    seen = set()
+
+    class Witness(ReLU):
+        def forward_with_cache(self, x, *, training=False):
+            seen.add(threading.current_thread().name)
+            return super().forward_with_cache(x, training=training)
+
+    model = barenet.Sequential([Dense(3, 4, rng=0), Witness(), Dense(4, 2, rng=1)])
+    x, y = np.ones((6, 3), np.float32), np.zeros(6, int)
+    blas_before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    with DataParallel(model, 3).running() as parallel:
+        parallel.compute_gradients(x, y, CrossEntropy())
+        blas_inside = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    workers = seen - {threading.main_thread().name}
+    assert threading.main_thread().name in seen and workers
+    assert all(name.startswith("barenet-shard") for name in workers)
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("barenet-shard")]
+    assert blas_inside == [max(1, count // 3) for count in blas_before]
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == blas_before
+
+
+def test_each_shard_draws_its_own_dropout_masks_and_the_same_ones_from_the_same_state():
+    masks = {}
+
+    class Witness(Dropout):
+        def forward_with_cache(self, x, *, training=False):
+            output, cache = super().forward_with_cache(x, training=training)
+            masks[threading.current_thread().name == threading.main_thread().name] = output != 0
+            return output, cache
+
+    model = barenet.Sequential([Witness(0.5, rng=0), Dense(64, 1, rng=0)], task="regression")
+    x, y = np.ones((4, 64), np.float32), np.zeros((4, 1), np.float32)
+    parallel = DataParallel(model, 2)
+    state = model.layers[0].rng.bit_generator.state
+    with parallel.running():
+        parallel.compute_gradients(x, y, MSE())
+        first = dict(masks)
+        model.layers[0].rng.bit_generator.state = state
+        parallel.compute_gradients(x, y, MSE())
+    assert not np.array_equal(first[True], first[False])  # not the same masks twice
+    assert all(np.array_equal(first[key], masks[key]) for key in (True, False))
+
+
+def test_dropout_runs_with_workers_are_reproducible_and_resume_bit_identically(tmp_path):
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((64, 6)).astype(np.float32), rng.integers(0, 3, 64)
+
+    def trainer() -> Trainer:
+        model = barenet.mlp([6, 16, 3], dropout=0.3, rng=0)
+        return Trainer(model, batch_size=16, seed=0, workers=2)
+
+    straight = trainer()
+    straight.fit(x, y, epochs=3, verbose=0)
+    first = trainer()
+    first.fit(x, y, epochs=1, verbose=0)
+    save_checkpoint(first, tmp_path / "checkpoint.npz")
+    resumed = trainer()
+    load_checkpoint(resumed, tmp_path / "checkpoint.npz")
+    resumed.fit(x, y, epochs=3, verbose=0)
+    np.testing.assert_array_equal(resumed.model.flat.values, straight.model.flat.values)
+    one_worker = barenet.mlp([6, 16, 3], dropout=0.3, rng=0)
+    Trainer(one_worker, batch_size=16, seed=0).fit(x, y, epochs=3, verbose=0)
+    assert not np.array_equal(one_worker.flat.values, straight.model.flat.values)  # other masks
+
+
+def test_batch_normalisation_cannot_be_split_and_workers_are_checked():
+    layers = [Dense(3, 4, rng=0), BatchNorm1D(4), Dense(4, 2, rng=1)]
+    model = barenet.Sequential(layers, task="classification")
+    with pytest.raises(BarenetError, match=r"layers\.1 is a batch normalisation.*workers=1"):
+        Trainer(model, workers=2).fit(np.ones((8, 3)), np.zeros(8, int), epochs=1, verbose=0)
+    with pytest.raises(BarenetError, match="workers"):
+        Trainer(model, workers=0)
