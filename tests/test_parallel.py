@@ -65,25 +65,32 @@ def test_a_regression_loss_is_weighted_by_its_elements():
 
 
 def test_the_first_shard_runs_here_the_others_on_worker_threads_that_end_with_the_block():
-    seen = set()
+    seen, blas_seen = set(), set()
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
     class Witness(ReLU):
         def forward_with_cache(self, x, *, training=False):
             seen.add(threading.current_thread().name)
+            blas_seen.add(tuple(blas_threads()))
             return super().forward_with_cache(x, training=training)
 
     model = barenet.Sequential([Dense(3, 4, rng=0), Witness(), Dense(4, 2, rng=1)])
     x, y = np.ones((6, 3), np.float32), np.zeros(6, int)
-    blas_before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
-    with DataParallel(model, 3).running() as parallel:
+    blas_before = blas_threads()
+    parallel = DataParallel(model, 3)
+    with pytest.raises(BarenetError, match="running"):
         parallel.compute_gradients(x, y, CrossEntropy())
-        blas_inside = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    with parallel.running():
+        parallel.compute_gradients(x, y, CrossEntropy())
+        assert blas_threads() == blas_before  # evaluation between steps keeps every thread
     workers = seen - {threading.main_thread().name}
     assert threading.main_thread().name in seen and workers
     assert all(name.startswith("barenet-shard") for name in workers)
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("barenet-shard")]
-    assert blas_inside == [max(1, count // 3) for count in blas_before]
-    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == blas_before
+    assert blas_seen == {tuple(max(1, count // 3) for count in blas_before)}  # a share each
+    assert blas_threads() == blas_before
 
 
 def test_each_shard_draws_its_own_dropout_masks_and_the_same_ones_from_the_same_state():

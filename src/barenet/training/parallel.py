@@ -73,8 +73,9 @@ class DataParallel:
         model: the network; its weights are shared with the replicas, not copied.
         workers: shards per batch, each on its own thread (≥ 2).
 
-    Use it as a context manager: the worker threads and the BLAS thread limit last as long
-    as the ``with`` block.
+    ``running()`` starts the worker threads for the length of a ``with`` block; inside,
+    ``compute_gradients`` shares the BLAS threads among the shards for the length of a call,
+    so what runs between calls (evaluation, the optimiser) keeps them all.
     """
 
     def __init__(self, model: Sequential, workers: int) -> None:
@@ -95,13 +96,15 @@ class DataParallel:
         self.model, self.workers = model, workers
         self.replicas = [Replica(model) for _ in range(workers - 1)]
         self.blas = ThreadpoolController().select(user_api="blas")
+        self.pool: ThreadPoolExecutor | None = None  # while running()
+        self.shard_threads = 1
 
     @contextmanager
     def running(self) -> Iterator[DataParallel]:
-        """Start the worker threads; give each shard an equal share of the BLAS threads."""
+        """Start the worker threads; each shard will get an equal share of the BLAS threads."""
         threads = max([1, *(info["num_threads"] for info in self.blas.info())])
-        with ThreadPoolExecutor(self.workers - 1, thread_name_prefix="barenet-shard") as pool, \
-                self.blas.limit(limits=max(1, threads // self.workers)):
+        self.shard_threads = max(1, threads // self.workers)
+        with ThreadPoolExecutor(self.workers - 1, thread_name_prefix="barenet-shard") as pool:
             self.pool = pool
             try:
                 yield self
@@ -111,16 +114,16 @@ class DataParallel:
     def compute_gradients(self, x: np.ndarray, y: np.ndarray, loss: Loss, *, l2: L2Penalty | None = None):
         """The model's ``compute_gradients(x, y, loss, l2=l2)``, one shard per thread: the same
         ``BatchResult`` and the batch's gradients in ``parameter.grad``."""
+        if self.pool is None:
+            raise BarenetError("DataParallel computes inside `with parallel.running():`, "
+                               "which starts its threads")
         if len(x) < self.workers:  # too few samples to give every shard one
             return self.model.compute_gradients(x, y, loss, l2=l2)
         sizes = [len(x) // self.workers + (index < len(x) % self.workers) for index in range(self.workers)]
         bounds = np.cumsum([0, *sizes])  # shard 0 is never smaller than another
         shards = [(x[start:stop], y[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]
-        pending = []
-        for index, (replica, (x_shard, y_shard)) in enumerate(zip(self.replicas, shards[1:]), start=1):
-            replica.follow_generators(index)
-            pending.append(self.pool.submit(replica.model.compute_gradients, x_shard, y_shard, loss))
-        results = [self.model.compute_gradients(*shards[0], loss)] + [job.result() for job in pending]
+        with self.blas.limit(limits=self.shard_threads):
+            results = self._shard_results(shards, loss)
         terms = [loss.terms(result.output.shape, y_shard) for result, (_, y_shard) in zip(results, shards)]
         total = sum(terms)
         grads = self.model.flat.grads
@@ -135,3 +138,11 @@ class DataParallel:
             l2.add_gradient(parameters, len(x))
         output = np.concatenate([result.output for result in results])
         return results[0]._replace(loss=value, output=output)
+
+    def _shard_results(self, shards: list[tuple[np.ndarray, np.ndarray]], loss: Loss) -> list:
+        """Shard 0 here, the others on the worker threads, each with its own dropout stream."""
+        pending = []
+        for index, (replica, (x_shard, y_shard)) in enumerate(zip(self.replicas, shards[1:]), start=1):
+            replica.follow_generators(index)
+            pending.append(self.pool.submit(replica.model.compute_gradients, x_shard, y_shard, loss))
+        return [self.model.compute_gradients(*shards[0], loss)] + [job.result() for job in pending]
