@@ -98,6 +98,10 @@ class BarenetGPT:
 class TorchGPT:
     name = "PyTorch"
 
+    @staticmethod
+    def running() -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
+
     def __init__(self, model: barenet.Sequential, batches: Batches,
                  schedule: CosineDecay | None = None) -> None:
         import torch
