@@ -16,9 +16,10 @@ one-batch gradient by rounding, so a run's numbers depend on ``workers`` (never 
 the shards are split and added in a fixed order).
 
 Layers whose training pass mixes the samples of a batch (batch normalisation's statistics)
-cannot be split; dropout can: each replica draws its masks from its own stream, a jump of the
-model's generator (2¹²⁷ draws ahead), set at every step from the model's state, so a resumed
-run draws the same masks.
+cannot be split; dropout can: each replica draws its masks from its own stream, the model's
+generator jumped far ahead (NumPy's ``jumped``: about 2¹²⁷ draws for PCG64), set at every step
+from the model's state, so a resumed run draws the same masks. Shard 0 is never smaller than
+another, so a replica's stream never reaches the draws it made the step before.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Replica:
         ]
 
     def follow_generators(self, jumps: int) -> None:
-        """Each dropout draws from its model twin's stream jumped ``jumps``·2¹²⁷ draws ahead."""
+        """Each dropout draws from its model twin's stream jumped ``jumps`` times ahead."""
         for original, copied in self.dropouts:
             copied.rng.bit_generator.state = original.rng.bit_generator.jumped(jumps).state
 
