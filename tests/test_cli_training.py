@@ -37,6 +37,18 @@ def test_resume_gives_the_uninterrupted_run_bit_for_bit(tmp_path):
     assert printed_test_line(resumed.stdout) == printed_test_line(whole.stdout)
 
 
+def test_a_run_with_two_workers_records_them_and_resumes_bit_for_bit(tmp_path):
+    two = (*SPIRALS, "--workers", 2)
+    whole = barenet("train", *two, "--epochs", 3, "--out", "whole", cwd=tmp_path)
+    half = barenet("train", *two, "--epochs", 1, "--out", "half", cwd=tmp_path)
+    assert whole.returncode == 0 and half.returncode == 0, whole.stderr + half.stderr
+    assert "workers = 2" in (tmp_path / "half" / "config.toml").read_text()
+    resumed = barenet("train", "--resume", "half/checkpoint.npz", "--epochs", 3, "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_arrays(tmp_path / "whole" / "model.npz", tmp_path / "half" / "model.npz")
+    assert printed_test_line(resumed.stdout) == printed_test_line(whole.stdout)
+
+
 def test_ctrl_c_leaves_a_checkpoint_that_resumes_exactly(tmp_path):
     command = ["train", "--dataset", "spirals", "--epochs", "100000", "--verbose-every", "1", "--out", "run"]
     process = subprocess.Popen(

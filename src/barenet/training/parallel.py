@@ -42,6 +42,24 @@ if TYPE_CHECKING:
     from ..model import Sequential
 
 
+def check_splittable(model: Sequential) -> None:
+    """Refuse, saying why, a model whose batches cannot be split into shards."""
+    layers = walk_layers(model.layers)
+    mixing = [key for key, layer in layers if isinstance(layer, (BatchNorm1D, BatchNorm2D))]
+    if mixing:
+        raise BarenetError(
+            f"workers > 1 splits each batch, but {mixing[0]} is a batch normalisation, whose "
+            "statistics need the whole batch; train this model with one worker (workers = 1)"
+        )
+    for key, layer in layers:
+        if isinstance(layer, Dropout) and not hasattr(layer.rng.bit_generator, "jumped"):
+            raise BarenetError(
+                f"workers > 1 gives every shard its own jump of the dropout generator, but {key} "
+                f"draws from {type(layer.rng.bit_generator).__name__}, which cannot jump; "
+                "use NumPy's default PCG64 (an integer seed) or one worker"
+            )
+
+
 class Replica:
     """The model's layers again, with the model's weight arrays and gradients of its own."""
 
@@ -80,20 +98,7 @@ class DataParallel:
     """
 
     def __init__(self, model: Sequential, workers: int) -> None:
-        layers = walk_layers(model.layers)
-        mixing = [key for key, layer in layers if isinstance(layer, (BatchNorm1D, BatchNorm2D))]
-        if mixing:
-            raise BarenetError(
-                f"workers > 1 splits each batch, but {mixing[0]} is a batch normalisation, whose "
-                "statistics need the whole batch; train this model with workers=1"
-            )
-        for key, layer in layers:
-            if isinstance(layer, Dropout) and not hasattr(layer.rng.bit_generator, "jumped"):
-                raise BarenetError(
-                    f"workers > 1 gives every shard its own jump of the dropout generator, but {key} "
-                    f"draws from {type(layer.rng.bit_generator).__name__}, which cannot jump; "
-                    "use NumPy's default PCG64 (an integer seed) or workers=1"
-                )
+        check_splittable(model)
         self.model, self.workers = model, workers
         self.replicas = [Replica(model) for _ in range(workers - 1)]
         self.blas = ThreadpoolController().select(user_api="blas")

@@ -32,7 +32,7 @@ from .callbacks import Callback
 from .checkpoints import save_checkpoint
 from .evaluation import check_data, class_ids, default_loss, evaluate, evaluation_batch
 from .history import History, TrainingInterrupted, TrainingWarning
-from .parallel import DataParallel
+from .parallel import DataParallel, check_splittable
 from .progress import Progress
 from .safeguards import collapse_message, divergence_message, input_scale_message
 
@@ -119,6 +119,8 @@ class Trainer:
                 raise BarenetError("steps_per_epoch draws mini-batches; give a batch_size, not full batch")
         self.steps_per_epoch = steps_per_epoch
         self.workers = check_int("workers", workers, low=1)
+        if self.workers > 1:
+            check_splittable(model)
         self.l2 = L2Penalty(l2)
         self.augment = augment
         self.rng = np.random.default_rng(seed)
