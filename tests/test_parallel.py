@@ -93,6 +93,21 @@ def test_the_first_shard_runs_here_the_others_on_worker_threads_that_end_with_th
     assert blas_threads() == blas_before
 
 
+def test_the_shards_handle_overflow_as_the_calling_thread_does():
+    seen = []
+
+    class Witness(ReLU):
+        def forward_with_cache(self, x, *, training=False):
+            seen.append(np.geterr()["over"])
+            return super().forward_with_cache(x, training=training)
+
+    model = barenet.Sequential([Dense(3, 4, rng=0), Witness(), Dense(4, 2, rng=1)])
+    x, y = np.ones((6, 3), np.float32), np.zeros(6, int)
+    with DataParallel(model, 2).running() as parallel, np.errstate(over="ignore"):
+        parallel.compute_gradients(x, y, CrossEntropy())
+    assert seen == ["ignore", "ignore"]  # the trainer reports overflow as divergence, not warnings
+
+
 def test_each_shard_draws_its_own_dropout_masks_and_the_same_ones_from_the_same_state():
     masks = {}
 

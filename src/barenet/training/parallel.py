@@ -37,7 +37,7 @@ from ..layers import BatchNorm1D, BatchNorm2D, Dropout, walk_layers
 from ..losses import L2Penalty, Loss
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from ..model import Sequential
 
@@ -146,9 +146,17 @@ class DataParallel:
         return results[0]._replace(loss=value, output=output)
 
     def _shard_results(self, shards: list[tuple[np.ndarray, np.ndarray]], loss: Loss) -> list:
-        """Shard 0 here, the others on the worker threads, each with its own dropout stream."""
-        pending = []
+        """Shard 0 here, the others on the worker threads, each with its own dropout stream and
+        this thread's floating-point error handling (NumPy keeps it per thread)."""
+        pending, errors = [], np.geterr()
         for index, (replica, (x_shard, y_shard)) in enumerate(zip(self.replicas, shards[1:]), start=1):
             replica.follow_generators(index)
-            pending.append(self.pool.submit(replica.model.compute_gradients, x_shard, y_shard, loss))
+            pending.append(self.pool.submit(_in_errstate, errors, replica.model.compute_gradients,
+                                            x_shard, y_shard, loss))
         return [self.model.compute_gradients(*shards[0], loss)] + [job.result() for job in pending]
+
+
+def _in_errstate(errors: dict, compute: Callable, *arguments):
+    """``compute(*arguments)`` under ``np.errstate(**errors)``."""
+    with np.errstate(**errors):
+        return compute(*arguments)
