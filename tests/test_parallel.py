@@ -44,11 +44,12 @@ def test_the_shards_gradients_add_up_to_the_batchs_for_a_gpt(workers, n):
     assert np.abs(whole[2]).min() < np.abs(whole[2]).max()  # gradients that are not all alike
 
 
-def test_ignored_positions_weigh_nothing_and_l2_is_added_once():
+@pytest.mark.parametrize("ignored", [[0, 1, 2, 6], [0, 1, 2, 3, 4]])
+def test_ignored_positions_weigh_nothing_and_l2_is_added_once(ignored):
     model = barenet.Sequential([Dense(5, 7, rng=0), ReLU(), Dense(7, 3, rng=1)]).astype(np.float64)
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((9, 5)), rng.integers(0, 3, 9)
-    y[[0, 1, 2, 6]] = -100  # the first shard counts 2 positions of 5, the second 3 of 4
+    y[ignored] = -100  # the first shard (5 rows) counts 2 positions or none, the second 3 or 4
     loss, l2 = CrossEntropy(), L2Penalty(0.3)
     whole = gradients_of(model, x, y, loss, l2)
     split = gradients_of(model, x, y, loss, l2, workers=2)
@@ -56,7 +57,7 @@ def test_ignored_positions_weigh_nothing_and_l2_is_added_once():
     np.testing.assert_allclose(split[2], whole[2], rtol=1e-12, atol=1e-15)
 
 
-def test_a_regression_loss_is_weighted_by_its_elements():
+def test_a_regression_loss_over_every_element():
     model = barenet.Sequential([Dense(4, 2, rng=0, dtype=np.float64)], task="regression")
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((7, 4)), rng.standard_normal((7, 2))

@@ -15,7 +15,6 @@ exact and stable for any magnitude.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,11 +39,6 @@ class Loss:
     def backward(self, cache: Any) -> np.ndarray:
         """∂loss/∂output, a new array of the output's shape, from the cache ``forward`` returned."""
         raise NotImplementedError(f"{type(self).__name__} must implement backward(cache)")
-
-    def terms(self, output_shape: tuple[int, ...], target: np.ndarray) -> int:
-        """How many terms the mean runs over, here every element of the output. A batch split
-        in shards has the gradient Σᵢ (mᵢ/m)·∇Lᵢ, shard i holding mᵢ of the m terms."""
-        return math.prod(output_shape)
 
     def __call__(self, output: np.ndarray, target: np.ndarray) -> float:
         """The loss value alone (evaluation, plots): ``forward`` without keeping its cache."""
@@ -97,10 +91,6 @@ class CrossEntropy(Loss):
         log_sums = np.log(sums) if counted is None else np.log(sums[rows])
         value = float((log_sums - shifted[rows, kept]).sum()) / m
         return value, (probabilities, rows, kept, counted, logits.shape)
-
-    def terms(self, output_shape: tuple[int, ...], target: np.ndarray) -> int:
-        """The positions whose target is not ``ignore_index``."""
-        return int(np.count_nonzero(self._labels(target, output_shape) != self.ignore_index))
 
     def backward(self, cache: tuple) -> np.ndarray:
         probabilities, rows, labels, counted, shape = cache

@@ -13,7 +13,7 @@ from ..layers import Layer, Shape, Sigmoid, Softmax, walk_layers
 from ..losses import L2Penalty, Loss
 from ..parameter import FlatParameters, Parameter
 from ..saving.archive import write_npz_atomic
-from ..training import History, evaluate, fit
+from ..training import BatchResult, History, evaluate, fit
 from ..validation import check_float_dtype
 from .description import describe, summary
 from .inputs import as_input, check_input, prediction_batch_size
@@ -27,14 +27,6 @@ class Tape(NamedTuple):
 
     layers: list[Layer]
     caches: list[Any]
-
-
-class BatchResult(NamedTuple):
-    """What one forward and backward pass produced."""
-
-    loss: float
-    output: np.ndarray
-    input_grad: np.ndarray | None
 
 
 class Sequential:

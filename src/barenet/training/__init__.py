@@ -8,11 +8,11 @@ from ..errors import DivergenceError
 from .callbacks import Callback, EarlyStopping, HistoryLogger, ModelCheckpoint
 from .checkpoints import load_checkpoint, read_checkpoint, save_checkpoint
 from .evaluation import check_data, class_ids, default_loss, evaluate
-from .history import History, TrainingInterrupted, TrainingWarning
+from .history import BatchResult, History, TrainingInterrupted, TrainingWarning
 from .trainer import Trainer, fit
 
 __all__ = [
-    "Callback", "DivergenceError", "EarlyStopping", "History", "HistoryLogger", "ModelCheckpoint",
-    "Trainer", "TrainingInterrupted", "TrainingWarning", "check_data", "class_ids", "default_loss",
-    "evaluate", "fit", "load_checkpoint", "read_checkpoint", "save_checkpoint",
+    "BatchResult", "Callback", "DivergenceError", "EarlyStopping", "History", "HistoryLogger",
+    "ModelCheckpoint", "Trainer", "TrainingInterrupted", "TrainingWarning", "check_data", "class_ids",
+    "default_loss", "evaluate", "fit", "load_checkpoint", "read_checkpoint", "save_checkpoint",
 ]

@@ -1,6 +1,19 @@
-"""What a training run reports: the per-epoch metrics, and the ways it can stop early."""
+"""What a training run reports: each step's result, the per-epoch metrics, and the ways it
+can stop early."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class BatchResult(NamedTuple):
+    """What one forward and backward pass produced."""
+
+    loss: float
+    output: np.ndarray
+    input_grad: np.ndarray | None
 
 
 class History:

@@ -1,19 +1,23 @@
 """Data parallelism on one machine: each batch split into shards, one thread per shard.
 
-The loss of a batch is a mean over its terms (samples, or positions of a sequence), so its
-gradient is the mean of the shards' gradients weighted by how many terms each holds::
+Backpropagation is linear in the gradient it starts from, and the rows of a batch go through
+the network independently (no layer here mixes them), so the batch's gradient is the sum of
+its shards' gradients::
 
-    ∇L = Σᵢ (mᵢ/m)·∇Lᵢ        m = Σᵢ mᵢ terms, shard i holding mᵢ of them
+    output = concatenate(model(x₁), model(x₂), ...)        the shards' forward passes
+    dY = ∂L/∂output                                        the loss, over the whole batch
+    ∇W = Σᵢ backward(dYᵢ)                                  dYᵢ: shard i's rows of dY
 
 Shard 0 runs on the calling thread with the model itself; every other shard runs on its own
 thread with a *replica*: a copy of the model whose parameters share the model's weight arrays
 (read, never written, during a pass) and own their gradients. NumPy releases Python's lock
 while it computes, so the shards run side by side: the element-wise work that NumPy does on
 one core (GELU, LayerNorm, softmax, pooling, ReLU) and the many small products of attention,
-too small for BLAS to split, use every core. Each shard's BLAS gets an equal share of the
-threads. The sum is exact math, not an approximation; in floating point it differs from the
-one-batch gradient by rounding, so a run's numbers depend on ``workers`` (never on timing:
-the shards are split and added in a fixed order).
+too small for BLAS to split, use every core; each shard's BLAS gets an equal share of the
+threads. The loss sees the whole batch, so its value is the one-pass value; the gradients
+differ from the one-pass ones by rounding only (the sum over a batch's rows is added in
+another order), so a run's numbers depend on ``workers``, never on timing: the shards are
+split and added in a fixed order.
 
 Layers whose training pass mixes the samples of a batch (batch normalisation's statistics)
 cannot be split; dropout can: each replica draws its masks from its own stream, the model's
@@ -35,6 +39,7 @@ from threadpoolctl import ThreadpoolController
 from ..errors import BarenetError
 from ..layers import BatchNorm1D, BatchNorm2D, Dropout, walk_layers
 from ..losses import L2Penalty, Loss
+from .history import BatchResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -80,8 +85,14 @@ class Replica:
         ]
 
     def follow_generators(self, jumps: int) -> None:
-        """Each dropout draws from its model twin's stream jumped ``jumps`` times ahead."""
+        """Each dropout draws from its model twin's stream jumped ``jumps`` times ahead. Both
+        start on a whole 64-bit word (a float32 draw takes half of one, and the half the twin
+        kept from its last step is dropped), so the twin, with the larger shard, moves at least
+        as far each step as the replica does."""
         for original, copied in self.dropouts:
+            state = original.rng.bit_generator.state
+            if state.get("has_uint32"):
+                original.rng.bit_generator.state = state | {"has_uint32": 0, "uinteger": 0}
             copied.rng.bit_generator.state = original.rng.bit_generator.jumped(jumps).state
 
 
@@ -117,43 +128,51 @@ class DataParallel:
             finally:
                 self.pool = None
 
-    def compute_gradients(self, x: np.ndarray, y: np.ndarray, loss: Loss, *, l2: L2Penalty | None = None):
+    def compute_gradients(self, x: np.ndarray, y: np.ndarray, loss: Loss, *,
+                          l2: L2Penalty | None = None) -> BatchResult:
         """The model's ``compute_gradients(x, y, loss, l2=l2)``, one shard per thread: the same
-        ``BatchResult`` and the batch's gradients in ``parameter.grad``."""
+        loss and output, and the batch's gradients in ``parameter.grad``."""
         if self.pool is None:
             raise BarenetError("DataParallel computes inside `with parallel.running():`, "
                                "which starts its threads")
         if len(x) < self.workers:  # too few samples to give every shard one
             return self.model.compute_gradients(x, y, loss, l2=l2)
         sizes = [len(x) // self.workers + (index < len(x) % self.workers) for index in range(self.workers)]
-        bounds = np.cumsum([0, *sizes])  # shard 0 is never smaller than another
-        shards = [(x[start:stop], y[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]
-        with self.blas.limit(limits=self.shard_threads):
-            results = self._shard_results(shards, loss)
-        terms = [loss.terms(result.output.shape, y_shard) for result, (_, y_shard) in zip(results, shards)]
-        total = sum(terms)
+        shards = [slice(start, start + size) for start, size in zip(np.cumsum([0, *sizes[:-1]]), sizes)]
+        models = [self.model, *(replica.model for replica in self.replicas)]
+        for index, replica in enumerate(self.replicas, start=1):
+            replica.follow_generators(index)
+
+        def forward(model, rows: slice):
+            return model.forward_with_cache(x[rows], training=True, logits=loss.from_logits)
+
+        passes = self._on_shards(forward, list(zip(models, shards)))
+        output = np.concatenate([shard_output for shard_output, _ in passes])
+        value, loss_cache = loss.forward(output, y)
+        grad_output = loss.backward(loss_cache)  # dY, over the whole batch
+
+        def backward(model, rows: slice, tape) -> None:
+            model.backward(grad_output[rows], tape)
+
+        tapes = [tape for _, tape in passes]
+        self._on_shards(backward, list(zip(models, shards, tapes)))
         grads = self.model.flat.grads
-        grads *= terms[0] / total  # ∇L = Σᵢ (mᵢ/m)·∇Lᵢ
-        for replica, count in zip(self.replicas, terms[1:]):
-            replica.grads *= count / total  # the replica's own buffer, rewritten by its next pass
-            grads += replica.grads
-        value = sum(count / total * result.loss for count, result in zip(terms, results))
+        for replica in self.replicas:
+            grads += replica.grads  # ∇W = Σᵢ backward(dYᵢ)
         if l2 is not None and l2.strength:
             parameters = self.model.parameters()
             value += l2.value(parameters, len(x))
             l2.add_gradient(parameters, len(x))
-        output = np.concatenate([result.output for result in results])
-        return results[0]._replace(loss=value, output=output)
+        return BatchResult(value, output, None)
 
-    def _shard_results(self, shards: list[tuple[np.ndarray, np.ndarray]], loss: Loss) -> list:
-        """Shard 0 here, the others on the worker threads, each with its own dropout stream and
-        this thread's floating-point error handling (NumPy keeps it per thread)."""
-        pending, errors = [], np.geterr()
-        for index, (replica, (x_shard, y_shard)) in enumerate(zip(self.replicas, shards[1:]), start=1):
-            replica.follow_generators(index)
-            pending.append(self.pool.submit(_in_errstate, errors, replica.model.compute_gradients,
-                                            x_shard, y_shard, loss))
-        return [self.model.compute_gradients(*shards[0], loss)] + [job.result() for job in pending]
+    def _on_shards(self, work: Callable, shards: list[tuple]) -> list:
+        """``work(*shard)`` for each shard: the first here, the others on the worker threads,
+        with this thread's floating-point error handling (NumPy keeps it per thread); each
+        with a share of the BLAS threads."""
+        errors = np.geterr()
+        with self.blas.limit(limits=self.shard_threads):
+            pending = [self.pool.submit(_in_errstate, errors, work, *shard) for shard in shards[1:]]
+            return [work(*shards[0]), *(job.result() for job in pending)]
 
 
 def _in_errstate(errors: dict, compute: Callable, *arguments):

@@ -204,12 +204,12 @@ class Trainer:
         if message:
             self._warn("scale", message)
         last_epoch = int(epochs)
+        parallel = DataParallel(self.model, self.workers) if self.workers > 1 else None
         progress = Progress(verbose, verbose_every, self.steps_per_epoch)
         self.stop_training = False
         for callback in callbacks:
             callback.on_train_begin(self)
         previous_handler = self._catch_interrupts()
-        parallel = DataParallel(self.model, self.workers) if self.workers > 1 else None
         try:
             with parallel.running() if parallel else nullcontext():
                 gradients = parallel.compute_gradients if parallel else self.model.compute_gradients
