@@ -290,7 +290,7 @@ def add_train_options(parser: ArgumentParser) -> None:
     option("--threads", type=int, metavar="N", help="BLAS threads (default: all cores)")
     option("--workers", type=int, metavar="N",
            help="split each batch into N shards trained on N threads, the BLAS threads shared among them "
-                "(2 on two cores: GPT and CNN steps about 15%% faster; the numbers then differ from 1's by "
+                "(2 on two cores: GPT and CNN steps 10-30%% faster; the numbers then differ from 1's by "
                 "rounding)")
 
 
