@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from barenet.training import load_checkpoint, save_checkpoint
+
 DATA_DIR = Path(os.environ.get("BARENET_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 """The shared data sets: ``BARENET_DATA_DIR`` when set, else ``shared/data`` beside the checkout."""
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte")
@@ -247,3 +249,18 @@ def run_main(argv: list[object], capsys) -> tuple[int, str, str]:
         status = exit.code
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def assert_resume_is_bit_identical(make_trainer, x, y, tmp_path: Path, epochs: int = 3):
+    """A trainer stopped after one epoch, checkpointed and resumed into a fresh trainer ends
+    with the weights of one trained straight through; returns that straight trainer."""
+    straight = make_trainer()
+    straight.fit(x, y, epochs=epochs, verbose=0)
+    first = make_trainer()
+    first.fit(x, y, epochs=1, verbose=0)
+    save_checkpoint(first, tmp_path / "checkpoint.npz")
+    resumed = make_trainer()
+    load_checkpoint(resumed, tmp_path / "checkpoint.npz")
+    resumed.fit(x, y, epochs=epochs, verbose=0)
+    np.testing.assert_array_equal(resumed.model.flat.values, straight.model.flat.values)
+    return straight

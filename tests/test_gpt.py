@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_resume_is_bit_identical
 
 import barenet
 from barenet.losses import CrossEntropy
 from barenet.optim import AdamW
-from barenet.training import Trainer, load_checkpoint, save_checkpoint
+from barenet.training import Trainer
 
 torch = pytest.importorskip("torch", reason="the comparisons need PyTorch")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -115,12 +116,4 @@ def test_a_run_on_random_windows_interrupted_mid_epoch_resumes_bit_identically(t
                        schedule_options={"total": 30, "warmup": 5, "per": "step"}, batch_size=4,
                        steps_per_epoch=10, seed=0)
 
-    straight = trainer()
-    straight.fit(x, y, epochs=3, verbose=0)
-    first = trainer()
-    first.fit(x, y, epochs=1, verbose=0)
-    save_checkpoint(first, tmp_path / "checkpoint.npz")
-    resumed = trainer()
-    load_checkpoint(resumed, tmp_path / "checkpoint.npz")
-    resumed.fit(x, y, epochs=3, verbose=0)
-    np.testing.assert_array_equal(resumed.model.flat.values, straight.model.flat.values)
+    assert_resume_is_bit_identical(trainer, x, y, tmp_path)

@@ -6,13 +6,14 @@ import threading
 
 import numpy as np
 import pytest
+from helpers import assert_resume_is_bit_identical
 from threadpoolctl import threadpool_info
 
 import barenet
 from barenet.errors import BarenetError
 from barenet.layers import BatchNorm1D, Dense, Dropout, ReLU
 from barenet.losses import MSE, CrossEntropy, L2Penalty
-from barenet.training import Trainer, load_checkpoint, save_checkpoint
+from barenet.training import Trainer
 from barenet.training.parallel import DataParallel
 
 
@@ -139,15 +140,7 @@ def test_dropout_runs_with_workers_are_reproducible_and_resume_bit_identically(t
         model = barenet.mlp([6, 16, 3], dropout=0.3, rng=0)
         return Trainer(model, batch_size=16, seed=0, workers=2)
 
-    straight = trainer()
-    straight.fit(x, y, epochs=3, verbose=0)
-    first = trainer()
-    first.fit(x, y, epochs=1, verbose=0)
-    save_checkpoint(first, tmp_path / "checkpoint.npz")
-    resumed = trainer()
-    load_checkpoint(resumed, tmp_path / "checkpoint.npz")
-    resumed.fit(x, y, epochs=3, verbose=0)
-    np.testing.assert_array_equal(resumed.model.flat.values, straight.model.flat.values)
+    straight = assert_resume_is_bit_identical(trainer, x, y, tmp_path)
     one_worker = barenet.mlp([6, 16, 3], dropout=0.3, rng=0)
     Trainer(one_worker, batch_size=16, seed=0).fit(x, y, epochs=3, verbose=0)
     assert not np.array_equal(one_worker.flat.values, straight.model.flat.values)  # other masks
