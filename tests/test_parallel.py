@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -93,6 +94,25 @@ def test_the_first_shard_runs_here_the_others_on_worker_threads_that_end_with_th
     assert not [thread for thread in threading.enumerate() if thread.name.startswith("barenet-shard")]
     assert blas_seen == {tuple(max(1, count // 3) for count in blas_before)}  # a share each
     assert blas_threads() == blas_before
+
+
+def test_when_the_first_shard_fails_the_others_finish_before_the_error_comes_out():
+    finished = []
+
+    class Faulty(ReLU):
+        def forward_with_cache(self, x, *, training=False):
+            if threading.current_thread() is threading.main_thread():
+                raise ValueError("shard 0 broke")
+            time.sleep(0.2)
+            finished.append(True)
+            return super().forward_with_cache(x, training=training)
+
+    model = barenet.Sequential([Dense(3, 4, rng=0), Faulty(), Dense(4, 2, rng=1)])
+    x, y = np.ones((6, 3), np.float32), np.zeros(6, int)
+    with DataParallel(model, 2).running() as parallel:
+        with pytest.raises(ValueError, match="shard 0"):
+            parallel.compute_gradients(x, y, CrossEntropy())
+        assert finished == [True]  # the worker's shard ended first, inside the BLAS limit
 
 
 def test_the_shards_handle_overflow_as_the_calling_thread_does():

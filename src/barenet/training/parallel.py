@@ -29,7 +29,7 @@ another, so a replica's stream never reaches the draws it made the step before.
 from __future__ import annotations
 
 import copy
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -172,7 +172,11 @@ class DataParallel:
         errors = np.geterr()
         with self.blas.limit(limits=self.shard_threads):
             pending = [self.pool.submit(_in_errstate, errors, work, *shard) for shard in shards[1:]]
-            return [work(*shards[0]), *(job.result() for job in pending)]
+            try:
+                first = work(*shards[0])
+            finally:
+                wait(pending)  # even when shard 0 fails: no shard outlives the BLAS limit
+            return [first, *(job.result() for job in pending)]
 
 
 def _in_errstate(errors: dict, compute: Callable, *arguments):
