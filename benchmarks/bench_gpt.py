@@ -210,8 +210,11 @@ def time_to_loss(target: float, train: np.ndarray, validation: np.ndarray, vocab
     lines = [f"| library | steps to ≤ {target} | training seconds to it | validation loss at step {STEPS} "
              "| training seconds in all |", "|---|---|---|---|---|"]
     for kind in (BarenetGPT, TorchGPT):  # the same initial weights: PyTorch copies barenet's
-        model = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0)
-        contender = kind(model, Batches(train, 0, 0), schedule, *([workers] if kind is BarenetGPT else []))
+        model, batches = barenet.gpt(vocab, CONTEXT, LAYERS, HEADS, WIDTH, rng=0), Batches(train, 0, 0)
+        if kind is BarenetGPT:
+            contender = BarenetGPT(model, batches, schedule, workers)
+        else:
+            contender = TorchGPT(model, batches, schedule)
         rng, seconds, loss, reached = np.random.default_rng(1), 0.0, math.inf, None
         while contender.step < STEPS and (reached is None or whole_recipe):
             pairs = [random_windows(train, CONTEXT, BATCH, rng) for _ in range(evaluate_every)]
