@@ -7,17 +7,13 @@ import pytest
 from helpers import draw_shape, save_png
 from PIL import Image
 
+from barenet.runs.image_filters import SMALL_BLUR, box_blur, extend, max_filter, min_filter
 from barenet.runs.images import (
-    SMALL_BLUR,
     Digit,
     ImageReadError,
-    box_blur,
     drawing_advice,
-    extend,
-    max_filter,
     median_exceeds,
     median_of_nonnegative,
-    min_filter,
     mnist_style,
     read_digit,
     read_digit_image,

@@ -44,6 +44,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ImageReadError
+from .image_filters import box_blur, max_filter, min_filter
 
 SIZE = 28  # MNIST image side
 BOX = 20  # the digit is scaled to fit a BOX x BOX square
@@ -54,7 +55,6 @@ WORK_SIDE = 256  # larger images are shrunk by a whole factor to at most this lo
 FLAT = 8.0  # grey levels: a background ring varying less than this is one level of paper
 NOISY = 2.0  # grey levels of pixel-to-pixel noise above which the image is smoothed a little first
 NOISE_LEVELS = 3.0  # ink below this many noise levels above the background is dropped
-SMALL_BLUR = 2  # box blurs up to this radius add shifted copies; larger ones a summed-area table
 CROP_TAIL = 0.002  # the extent leaves out this share of the ink at each side
 FAINT_EDGE = 0.25  # of the extent, kept around it (faint edges) when the digit is cut out
 SMALL_DRAWING = 0.35  # a digit whose longer side is under this share of the image's is small
@@ -139,13 +139,14 @@ def mnist_style(pixels: np.ndarray, source: str = "image") -> np.ndarray:
 
 def read_digit(pixels: np.ndarray, source: str = "image") -> Digit:
     """A grayscale image ``(height, width)`` of any size read as an MNIST digit (module docstring)."""
-    grey = np.asarray(pixels, dtype=np.float64)
+    grey = np.asarray(pixels, dtype=np.float32)  # whole grey levels are exact in float32
     if grey.ndim != 2 or min(grey.shape) < 1 or not np.isfinite(grey).all():
         raise ImageReadError(f"{source}: expected a 2-D image of finite grey levels; got shape {grey.shape}")
     ink = ink_map(grey)
-    if ink.max() <= 1e-3 * max(1.0, float(np.abs(grey).max())):
+    most = float(ink.max())
+    if most <= 1e-3 * max(1.0, float(np.abs(grey).max())):
         raise ImageReadError(f"{source}: no digit found, the image is one flat colour (or only noise)")
-    counted = np.where(ink > INK_THRESHOLD * ink.max(), ink, 0)
+    counted = ink * (ink > INK_THRESHOLD * most)  # the ink above 20 % of the brightest, the rest 0
     rows, columns = _span(counted.sum(axis=1)), _span(counted.sum(axis=0))
     length = max(rows[1] - rows[0], columns[1] - columns[0]) + 1
     digit, core = _cut_out(ink, rows, columns, scale=BOX / length)
@@ -158,7 +159,9 @@ def read_digit(pixels: np.ndarray, source: str = "image") -> Digit:
 def ink_map(grey: np.ndarray) -> np.ndarray:
     """How much ink each pixel holds (bright = ink, 0 = paper), in grey levels, same shape."""
     side = max(grey.shape)
-    noisy = median_exceeds(np.abs(grey - box_blur(grey, 1)), NOISY / 1.4826)  # pixels differ from neighbours
+    deviation = box_blur(grey, 1)  # a new array: made the distance from the neighbours' mean in place
+    np.abs(np.subtract(grey, deviation, out=deviation), out=deviation)
+    noisy = median_exceeds(deviation, NOISY / 1.4826)  # pixels differ from their neighbours
     smooth = box_blur(grey, side // 100) if noisy else grey  # a little: noise averages out, strokes stay
     border = outer_ring(smooth)
     lowest, highest = float(border.min()), float(border.max())
@@ -166,18 +169,22 @@ def ink_map(grey: np.ndarray) -> np.ndarray:
     dark = level - float(smooth.min()) > float(smooth.max()) - level  # the ink is the farther extreme
     window = max(9, side // 5) | 1  # wider than a pen stroke
     if lowest == highest or np.percentile(border, 90) - np.percentile(border, 10) <= FLAT:  # evenly lit
-        paper = np.float64(level)
+        paper = smooth.dtype.type(level)
     elif dark:  # paper = closing (max, then min)
         paper = box_blur(min_filter(max_filter(smooth, window), window), window // 2)
     else:  # background = opening (min, then max)
         paper = box_blur(max_filter(min_filter(smooth, window), window), window // 2)
     if dark:  # how much darker than the paper, relatively: light falls on ink and paper alike
-        ink = np.clip(1 - smooth / np.maximum(paper, 1.0), 0, None) * 255
-    else:  # how much brighter than the background
-        ink = np.clip(smooth - paper, 0, None)
+        ink = smooth / np.maximum(paper, 1.0)  # a new array, turned into ink = max(1 − smooth/paper, 0)·255
+        np.maximum(np.subtract(1, ink, out=ink), 0, out=ink)
+        ink *= 255
+    else:  # how much brighter than the background: ink = max(smooth − paper, 0)
+        ink = np.maximum(smooth - paper, 0)
     middle = median_of_nonnegative(ink)
     noise = 1.4826 * median_of_nonnegative(np.abs(ink - middle) if middle else ink)
-    return np.clip(ink - NOISE_LEVELS * noise, 0, None)
+    if noise:  # ink ← max(ink − 3·noise, 0); a clean drawing has none
+        np.maximum(np.subtract(ink, NOISE_LEVELS * noise, out=ink), 0, out=ink)
+    return ink
 
 
 def median_exceeds(values: np.ndarray, threshold: float) -> bool:
@@ -190,7 +197,8 @@ def median_exceeds(values: np.ndarray, threshold: float) -> bool:
 def median_of_nonnegative(values: np.ndarray) -> float:
     """``np.median(values)`` for values ≥ 0: 0 at once when more than half of them are 0 (a
     drawing's ink, mostly paper)."""
-    return 0.0 if 2 * np.count_nonzero(values) < values.size else float(np.median(values))
+    above_zero = np.count_nonzero(values > 0)  # counting a mask is faster than counting floats
+    return 0.0 if 2 * above_zero < values.size else float(np.median(values))
 
 
 def outer_ring(grey: np.ndarray) -> np.ndarray:
@@ -215,70 +223,6 @@ def drawing_advice(digit: Digit) -> str:
             "much thicker than MNIST's once it is enlarged; draw it bigger, filling most of the square"
         )
     return ""
-
-
-# ---- filters, in NumPy --------------------------------------------------------------------------
-
-
-def box_blur(image: np.ndarray, radius: int) -> np.ndarray:
-    """The mean over a (2·radius+1)² window, the image extended beyond its edges by point
-    reflection (``2·edge − mirror``: exact for a lighting gradient). A small window adds up
-    its shifted copies, row then column (separable); a large one reads a summed-area table,
-    at a cost independent of the window. Both add whole grey levels exactly."""
-    if radius < 1:
-        return image
-    width, (height, breadth) = 2 * radius + 1, image.shape
-    if radius <= SMALL_BLUR:
-        padded = extend(image, radius, radius)
-        rows = sum(padded[k : k + height] for k in range(width))  # Σ over the window's rows
-        return sum(rows[:, k : k + breadth] for k in range(width)) / width**2
-    padded = extend(image, radius + 1, radius + 1)
-    table = padded.cumsum(axis=0).cumsum(axis=1)
-    top, left = slice(0, height), slice(0, breadth)
-    bottom, right = slice(width, width + height), slice(width, width + breadth)
-    total = table[bottom, right] - table[top, right] - table[bottom, left] + table[top, left]
-    return total / width**2
-
-
-def min_filter(image: np.ndarray, window: int) -> np.ndarray:
-    """The minimum over a window x window square (separable: columns, then rows)."""
-    return _running(_running(image, window, np.minimum).T, window, np.minimum).T
-
-
-def max_filter(image: np.ndarray, window: int) -> np.ndarray:
-    return _running(_running(image, window, np.maximum).T, window, np.maximum).T
-
-
-def _running(image: np.ndarray, window: int, pick: np.ufunc) -> np.ndarray:
-    """``pick`` (np.minimum or np.maximum) over ``window`` rows centred on each row, at a cost
-    independent of the window (van Herk / Gil-Werman): the rows are cut into blocks of
-    ``window``; each output combines a running result from the end of one block (backwards)
-    with one from the start of the next (forwards)."""
-    half, height = window // 2, image.shape[0]
-    padded = extend(image, half, 0)
-    blocks = -(-len(padded) // window)
-    filler = np.inf if pick is np.minimum else -np.inf
-    rows = np.full((blocks * window, *image.shape[1:]), filler)
-    rows[: len(padded)] = padded
-    rows = rows.reshape(blocks, window, *image.shape[1:])
-    forwards = pick.accumulate(rows, axis=1).reshape(blocks * window, -1)
-    backwards = pick.accumulate(rows[:, ::-1], axis=1)[:, ::-1].reshape(blocks * window, -1)
-    return pick(backwards[:height], forwards[window - 1 : window - 1 + height]).reshape(image.shape)
-
-
-def extend(image: np.ndarray, rows: int, columns: int) -> np.ndarray:
-    """``image`` padded by point reflection; a pad wider than the image repeats the edge."""
-    if 0 < rows < image.shape[0] and 0 < columns < image.shape[1]:  # np.pad's formula, without its overhead
-        above = 2 * image[:1] - image[rows:0:-1]  # 2·edge − mirror
-        below = 2 * image[-1:] - image[-2 : -rows - 2 : -1]
-        tall = np.concatenate([above, image, below])
-        left = 2 * tall[:, :1] - tall[:, columns:0:-1]
-        right = 2 * tall[:, -1:] - tall[:, -2 : -columns - 2 : -1]
-        return np.concatenate([left, tall, right], axis=1)
-    width = ((min(rows, image.shape[0] - 1),) * 2, (min(columns, image.shape[1] - 1),) * 2)
-    padded = np.pad(image, width, mode="reflect", reflect_type="odd")
-    rest = ((rows - width[0][0],) * 2, (columns - width[1][0],) * 2)
-    return np.pad(padded, rest, mode="edge") if any(any(pair) for pair in rest) else padded
 
 
 def _span(mass: np.ndarray) -> tuple[int, int]:
@@ -310,7 +254,7 @@ def _cut_out(
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     if size != crop.shape[::-1]:
         kind = Image.Resampling.BOX if scale < 1 else Image.Resampling.LANCZOS
-        crop = np.clip(np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, kind)), 0, None)
+        crop = np.maximum(np.asarray(Image.fromarray(crop.astype(np.float32)).resize(size, kind)), 0)
     core = tuple(
         slice(max(0, math.floor((first - start) * scale)), math.ceil((last + 1 - start) * scale))
         for (first, last), start in ((rows, top), (columns, left))
