@@ -89,13 +89,13 @@ def image_data(run: str, data_dir: str | None, train_limit: int | None, test_lim
 
 
 class BarenetCnn:
-    def __init__(self, data, seed: int, max_epochs: int) -> None:
+    def __init__(self, data, seed: int, max_epochs: int, workers: int = 1) -> None:
         (self.x, self.y), (self.x_test, self.y_test) = data
         self.model = fast_cnn(seed)
         steps = max_epochs * math.ceil(len(self.x) / BATCH_SIZE)
         self.trainer = Trainer(self.model, loss="cross_entropy", optimizer="adam", lr=LR,
                                lr_schedule="cosine", schedule_options={"total": steps, "per": "step"},
-                               batch_size=BATCH_SIZE, seed=seed)
+                               batch_size=BATCH_SIZE, seed=seed, workers=workers)
 
     def epoch(self) -> None:
         self.trainer.fit(self.x, self.y, epochs=self.trainer.epoch + 1, verbose=0)
@@ -165,7 +165,7 @@ def contender(run: str, library: str, seed: int, args):
                   else TorchContender(x, y, args.threads, seed, recipe["dropout"], recipe))
         return chosen.epoch, lambda: chosen.accuracy(x_test, y_test)
     data = image_data(run, args.data_dir, args.train_limit, args.test_limit)
-    chosen = BarenetCnn(data, seed, max_epochs) if library == "barenet" else \
+    chosen = BarenetCnn(data, seed, max_epochs, args.workers) if library == "barenet" else \
         TorchCnn(data, seed, max_epochs, args.threads)
     return chosen.epoch, chosen.accuracy
 
@@ -182,7 +182,7 @@ def child(args) -> None:
 
 def child_arguments(args) -> list[str]:
     """The options a child needs, as the parent got them."""
-    listed = ["--threads", str(args.threads)]
+    listed = ["--threads", str(args.threads), "--workers", str(getattr(args, "workers", 1))]
     for name in ("data_dir", "train_limit", "test_limit", "target", "max_epochs"):
         if getattr(args, name, None) is not None:
             listed += ["--" + name.replace("_", "-"), str(getattr(args, name))]
@@ -222,6 +222,8 @@ def report(runs: list[str], libraries: list[str], results: dict, args) -> list[s
              "Training seconds (wall) to the first epoch at the target, test accuracy measured after "
              f"every epoch off the clock; each run in a process of its own, peak RSS of that process; seeds "
              f"0-{args.seeds - 1}, {args.threads} threads for both libraries"
+             + (f"; barenet's CNNs split each batch over {args.workers} workers (threads)"
+                if getattr(args, "workers", 1) > 1 else "")
              + (f"; {' and '.join(limits)} only (a reduced run)" if limits else "") + ".", "",
              "| run | library | seed | seconds to target | epoch reached | final test accuracy | "
              "test accuracy per epoch | peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
@@ -271,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", nargs="+", choices=tuple(RUNS), default=list(RUNS),
                         help="which runs (default: all)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="barenet's CNN runs split each batch over N threads (default 1)")
     parser.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
     parser.add_argument("--data-dir",
                         help="folder with mnist/ and fashion-mnist/ (default: BARENET_DATA_DIR)")

@@ -166,10 +166,98 @@ def test_dropout_runs_with_workers_are_reproducible_and_resume_bit_identically(t
     assert not np.array_equal(one_worker.flat.values, straight.model.flat.values)  # other masks
 
 
-def test_batch_normalisation_cannot_be_split_and_workers_are_checked():
-    layers = [Dense(3, 4, rng=0), BatchNorm1D(4), Dense(4, 2, rng=1)]
-    model = barenet.Sequential(layers, task="classification")
-    with pytest.raises(BarenetError, match=r"layers\.1 is a batch normalisation.*one worker"):
-        Trainer(model, workers=2)
+def test_workers_are_checked():
+    model = barenet.Sequential([Dense(3, 4, rng=0), ReLU(), Dense(4, 2, rng=1)], task="classification")
     with pytest.raises(BarenetError, match="workers"):
         Trainer(model, workers=0)
+
+
+def batch_norm_model(kind: str) -> barenet.Sequential:
+    """A float64 network with batch normalisation: of images (BatchNorm2D, then BatchNorm1D),
+    or of rows (BatchNorm1D)."""
+    if kind == "images":
+        return barenet.cnn(channels=(3, 4), hidden=(6,), dropout=0.0, batch_norm=True, dtype=np.float64,
+                           rng=0)
+    layers = [Dense(5, 6, rng=0), BatchNorm1D(6), ReLU(), Dense(6, 3, rng=1)]
+    return barenet.Sequential(layers, task="classification").astype(np.float64)
+
+
+@pytest.mark.parametrize(("workers", "n"), [(2, 12), (3, 13), (2, 3)])  # (2, 3): a shard of one row
+@pytest.mark.parametrize("kind", ["images", "rows"])
+def test_split_batch_normalisation_uses_the_whole_batchs_statistics(kind, workers, n):
+    """Each shard adds its sums to the others': the loss, the gradients and the running
+    statistics are those of one pass over the whole batch, to rounding."""
+    rng = np.random.default_rng(5)
+    x = rng.random((n, 784)) if kind == "images" else rng.standard_normal((n, 5)) * 3 + 1
+    y = rng.integers(0, 10 if kind == "images" else 3, n)
+    whole_model, split_model = batch_norm_model(kind), batch_norm_model(kind)
+    whole = gradients_of(whole_model, x, y, CrossEntropy())
+    split = gradients_of(split_model, x, y, CrossEntropy(), workers=workers)
+    np.testing.assert_allclose(split[0], whole[0], rtol=1e-13)
+    np.testing.assert_allclose(split[1], whole[1], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(split[2], whole[2], rtol=1e-10, atol=1e-13)
+    assert np.abs(whole[2]).min() < np.abs(whole[2]).max()
+    for one_pass, shards in zip(walk(whole_model), walk(split_model)):
+        np.testing.assert_allclose(shards.running_mean, one_pass.running_mean, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(shards.running_var, one_pass.running_var, rtol=1e-13)
+        assert shards.shards is None  # the model normalises by itself again between steps
+
+
+def walk(model: barenet.Sequential) -> list:
+    return [layer for _, layer in barenet.layers.walk_layers(model.layers) if hasattr(layer, "running_var")]
+
+
+class FailsOnOneShard(ReLU):
+    """Raises on the calling thread's shard (shard 0), or on the worker threads' ones, while
+    the class is ``armed`` (the replicas' copies read it too)."""
+
+    armed = True
+
+    def __init__(self, on_calling_thread: bool) -> None:
+        self.on_calling_thread = on_calling_thread
+
+    def forward_with_cache(self, x, *, training=False):
+        if FailsOnOneShard.armed and (threading.current_thread().name == "test-caller") == self.on_calling_thread:
+            raise ValueError("this shard fails")
+        return super().forward_with_cache(x, training=training)
+
+
+@pytest.mark.parametrize("on_calling_thread", [True, False])
+def test_a_failing_shard_stops_the_others_waiting_for_its_sums(on_calling_thread):
+    """A shard that fails before batch normalisation breaks the shards' barrier: the others
+    stop waiting, its own error comes out, and the next batch runs."""
+    FailsOnOneShard.armed = True
+    layers = [Dense(4, 5, rng=0), FailsOnOneShard(on_calling_thread), BatchNorm1D(5), Dense(5, 2, rng=1)]
+    model = barenet.Sequential(layers, task="classification").astype(np.float64)
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((6, 4)), rng.integers(0, 2, 6)
+    outcome = {}
+
+    def run() -> None:
+        with DataParallel(model, 3).running() as parallel:
+            try:
+                parallel.compute_gradients(x, y, CrossEntropy())
+            except ValueError as error:
+                outcome["error"] = error
+            FailsOnOneShard.armed = False
+            outcome["next"] = parallel.compute_gradients(x, y, CrossEntropy()).loss
+
+    thread = threading.Thread(target=run, name="test-caller")
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "a shard waited forever for one that had failed"
+    assert str(outcome["error"]) == "this shard fails"
+    assert np.isfinite(outcome["next"])
+
+
+def test_batch_norm_runs_with_workers_resume_bit_identically(tmp_path):
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((64, 6)).astype(np.float32), rng.integers(0, 3, 64)
+
+    def trainer() -> Trainer:
+        layers = [Dense(6, 16, rng=0), BatchNorm1D(16), ReLU(), Dropout(0.2, rng=1), Dense(16, 3, rng=2)]
+        model = barenet.Sequential(layers, task="classification")
+        return Trainer(model, batch_size=16, seed=0, workers=2)
+
+    straight = assert_resume_is_bit_identical(trainer, x, y, tmp_path)
+    assert all(layer.shards is None for layer in walk(straight.model))

@@ -82,9 +82,15 @@ class _BatchNorm(Layer):
     This is the one exception to "a layer keeps nothing between calls": the running
     statistics are buffers of the layer (saved with the model), and the training pass moves
     them in place. Prediction still only reads them.
+
+    When a batch is split into shards on threads (``workers``, :mod:`barenet.training.parallel`),
+    each shard's copy of the layer holds ``shards``, its link to the other shards, for the
+    length of the step: the statistics are still the whole batch's (each shard adds its sums
+    to the others'), so every shard normalises as one pass over the whole batch would.
     """
 
     sample_dimensions = 1  # how many axes one sample has: 1 for (features,), 3 for (channels, h, w)
+    shards = None  # while a batch is split across threads: the link that adds up the shards' sums
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
                  dtype: np.dtype | type = np.float32) -> None:
@@ -114,15 +120,22 @@ class _BatchNorm(Layer):
         output += self._per_feature(self.bias.value[features])  # Y = γ·X̂ + β, in place on our own array
         return output
 
+    def _count(self, x: np.ndarray) -> int:
+        """m, the values per feature in the batch (in every shard, when it is split)."""
+        count = x.size // self.num_features
+        return count if self.shards is None else count // len(x) * self.shards.batch_size
+
     def _train(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(Y, X̂, mean, σ², 1/√(σ² + ε))`` with the batch's statistics, a group of channels at a
         time when the batch is barenet's images (:func:`~barenet.blocks.channel_blocks`): a
         channel's statistics need only its own values, so a group's passes run in the cache."""
-        if x.size // self.num_features < 2:
+        if self._count(x) < 2:
             raise BarenetError(
                 f"{type(self).__name__} needs more than one value per feature to train on; got a batch of "
                 f"shape {x.shape}: use a batch of at least 2 samples"
             )
+        if self.shards is not None:
+            return self._train_shard(x)
         axes, per_feature = self._axes(x), (1, self.num_features, *[1] * (x.ndim - 2))
         output, xhat = np.empty_like(x), np.empty_like(x)
         mean, variance, inverse_std = (np.empty(per_feature, dtype=x.dtype) for _ in range(3))
@@ -131,6 +144,24 @@ class _BatchNorm(Layer):
             self._affine(batch.xhat, output[:, group], group)
             mean[:, group], variance[:, group] = batch.mean, batch.variance
             inverse_std[:, group] = batch.inverse_std
+        return output, xhat, mean, variance, inverse_std
+
+    def _train_shard(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        """:meth:`_train` on one shard of a batch: the same passes, a group of channels at a time,
+        but the statistics are the whole batch's, so the shard's per-feature sums are added to
+        the other shards' twice (``self.shards.total``): Σx for the mean, then Σ(x − μ)² for the
+        variance (two rounds, as :func:`standardize_over` centres before it squares)."""
+        axes, groups, count = self._axes(x), channel_blocks(x), self._count(x)
+        mean = self.shards.total(x.sum(axis=axes, keepdims=True)) / count  # μ = Σ X / m
+        xhat, output, squares = np.empty_like(x), np.empty_like(x), np.empty_like(mean)
+        for group in groups:
+            centred = np.subtract(x[:, group], mean[:, group], out=xhat[:, group])
+            squares[:, group] = np.multiply(centred, centred).sum(axis=axes, keepdims=True)
+        variance = self.shards.total(squares) / count  # σ² = Σ (X − μ)² / m
+        inverse_std = 1.0 / np.sqrt(variance + self.eps)
+        for group in groups:
+            xhat[:, group] *= inverse_std[:, group]  # X̂ = (X − μ) / √(σ² + ε)
+            self._affine(xhat[:, group], output[:, group], group)
         return output, xhat, mean, variance, inverse_std
 
     def forward(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -146,7 +177,7 @@ class _BatchNorm(Layer):
             xhat, inverse_std = self._running_standardized(x)
             return self._affine(xhat, np.empty_like(xhat)), (xhat, inverse_std, training)
         output, xhat, mean, variance, inverse_std = self._train(x)
-        count = x.size // self.num_features
+        count = self._count(x)
         keep = 1.0 - self.momentum
         # in place on the layer's own buffers: running ← (1 − m)·running + m·batch (variance unbiased)
         self.running_mean *= keep
@@ -168,6 +199,9 @@ class _BatchNorm(Layer):
         grad_xhat = grad_output * self._per_feature(self.weight.value)  # dX̂ = dY ⊙ γ
         if not training:
             return grad_xhat * inverse_std  # the fixed affine map: dX = dX̂ / √(running σ² + ε)
+        if self.shards is not None:
+            raise BarenetError("a shard of a split batch takes batch normalisation's backward pass "
+                               "whole (backward), which adds up the shards' sums")
         return standardized_input_gradient(grad_xhat, xhat, inverse_std, self._axes(grad_output))
 
     def backward(self, grad_output: np.ndarray, cache: tuple) -> np.ndarray:
@@ -175,12 +209,35 @@ class _BatchNorm(Layer):
         xhat, inverse_std, training = cache
         if not training:
             return super().backward(grad_output, cache)
+        if self.shards is not None:
+            return self._backward_shard(grad_output, xhat, inverse_std)
         grad_input, axes = np.empty_like(grad_output), self._axes(grad_output)
         for group in channel_blocks(grad_output, xhat):
             self._parameter_gradients(grad_output[:, group], xhat[:, group], group)
             grad_xhat = np.multiply(grad_output[:, group], self._per_feature(self.weight.value[group]),
                                     out=grad_input[:, group])  # dX̂ = dY ⊙ γ, in the result's memory
             standardized_input_gradient(grad_xhat, xhat[:, group], inverse_std[:, group], axes)
+        return grad_input
+
+    def _backward_shard(self, grad_output: np.ndarray, xhat: np.ndarray, inverse_std: np.ndarray
+                        ) -> np.ndarray:
+        """:meth:`backward` on one shard of a batch: this shard's dγ and dβ, then dX by the
+        formula of :func:`standardized_input_gradient`, whose two means over the whole batch
+        are mean(dX̂) = γ·Σ dY / m and mean(dX̂ ⊙ X̂) = γ·Σ dY ⊙ X̂ / m: the sums of dβ and dγ,
+        added across the shards (their gradients stay the shard's own: they are added later)."""
+        groups, gamma = channel_blocks(grad_output, xhat), self.weight.value
+        for group in groups:
+            self._parameter_gradients(grad_output[:, group], xhat[:, group], group)
+        sums = self.shards.total(np.stack([self.weight.grad, self.bias.grad]))  # Σ dY ⊙ X̂, Σ dY
+        count = self._count(grad_output)
+        along_xhat, mean_grad = (self._per_feature(gamma * total / count) for total in sums)
+        grad_input = np.empty_like(grad_output)
+        for group in groups:
+            grad = np.multiply(grad_output[:, group], self._per_feature(gamma[group]),
+                               out=grad_input[:, group])  # dX̂ = dY ⊙ γ, in the result's memory
+            grad -= mean_grad[group]
+            grad -= xhat[:, group] * along_xhat[group]
+            grad *= inverse_std[:, group]  # dX = (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / √(σ² + ε)
         return grad_input
 
     def parameters(self) -> list[Parameter]:

@@ -19,16 +19,20 @@ differ from the one-pass ones by rounding only (the sum over a batch's rows is a
 another order), so a run's numbers depend on ``workers``, never on timing: the shards are
 split and added in a fixed order.
 
-Layers whose training pass mixes the samples of a batch (batch normalisation's statistics)
-cannot be split; dropout can: each replica draws its masks from its own stream, the model's
-generator jumped far ahead (NumPy's ``jumped``: about 2¹²⁷ draws for PCG64), set at every step
-from the model's state, so a resumed run draws the same masks. Shard 0 is never smaller than
-another, so a replica's stream never reaches the draws it made the step before.
+Batch normalisation mixes the samples of a batch: its statistics are the whole batch's. Each
+shard's copy of the layer adds up its own values and the shards exchange their sums
+(:class:`ShardSums`): a per-feature vector, twice in the forward pass (for the mean, then for
+the variance around it) and once in the backward pass, while the element-wise work stays split.
+Dropout draws its masks from a stream of its own in each replica, the model's generator
+jumped far ahead (NumPy's ``jumped``: about 2¹²⁷ draws for PCG64), set at every step from the
+model's state, so a resumed run draws the same masks. Shard 0 is never smaller than another,
+so a replica's stream never reaches the draws it made the step before.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -49,20 +53,67 @@ if TYPE_CHECKING:
 
 def check_splittable(model: Sequential) -> None:
     """Refuse, saying why, a model whose batches cannot be split into shards."""
-    layers = walk_layers(model.layers)
-    mixing = [key for key, layer in layers if isinstance(layer, (BatchNorm1D, BatchNorm2D))]
-    if mixing:
-        raise BarenetError(
-            f"workers > 1 splits each batch, but {mixing[0]} is a batch normalisation, whose "
-            "statistics need the whole batch; train this model with one worker (workers = 1)"
-        )
-    for key, layer in layers:
+    for key, layer in walk_layers(model.layers):
         if isinstance(layer, Dropout) and not hasattr(layer.rng.bit_generator, "jumped"):
             raise BarenetError(
                 f"workers > 1 gives every shard its own jump of the dropout generator, but {key} "
                 f"draws from {type(layer.rng.bit_generator).__name__}, which cannot jump; "
                 "use NumPy's default PCG64 (an integer seed) or one worker"
             )
+
+
+class ShardSums:
+    """Per-feature sums added up across the shards of a batch, one thread per shard.
+
+    Each shard puts its sums in its slot and waits at a barrier until every shard has; then
+    each adds up all the slots, in the same order, so every shard gets the same total. Two
+    sets of slots are used in turn: a shard can only write a set again after the next barrier,
+    which no shard passes before all have read the set. A failing shard breaks the barrier
+    (``abort``), so the others stop waiting and fail too.
+    """
+
+    def __init__(self, shards: int) -> None:
+        self.barrier = threading.Barrier(shards)
+        self.slots: list[list] = [[None] * shards, [None] * shards]
+        self.rounds = [0] * shards
+        self.batch_size = 0  # the rows of the whole batch, set for each batch
+
+    def start(self, batch_size: int) -> None:
+        """Get ready for a new batch of ``batch_size`` rows (after a failure, too)."""
+        self.barrier.reset()
+        self.rounds = [0] * len(self.rounds)
+        self.batch_size = batch_size
+
+    def total(self, shard: int, sums: np.ndarray) -> np.ndarray:
+        """``sums`` of shard ``shard`` added to every other shard's: Σᵢ sumsᵢ."""
+        slots = self.slots[self.rounds[shard] % 2]
+        self.rounds[shard] += 1
+        slots[shard] = sums
+        self.barrier.wait()
+        total = slots[0] + slots[1]
+        for other in slots[2:]:
+            total += other
+        return total
+
+
+class ShardLink:
+    """What batch normalisation on shard ``shard`` needs: the shards' sums, and the batch size."""
+
+    def __init__(self, sums: ShardSums, shard: int) -> None:
+        self.sums, self.shard = sums, shard
+
+    @property
+    def batch_size(self) -> int:
+        return self.sums.batch_size
+
+    def total(self, sums: np.ndarray) -> np.ndarray:
+        """This shard's per-feature ``sums`` added to every other shard's."""
+        return self.sums.total(self.shard, sums)
+
+
+def batch_norms(model: Sequential) -> list:
+    """The model's batch normalisations, in order."""
+    return [layer for _, layer in walk_layers(model.layers) if isinstance(layer, (BatchNorm1D, BatchNorm2D))]
 
 
 class Replica:
@@ -112,6 +163,12 @@ class DataParallel:
         check_splittable(model)
         self.model, self.workers = model, workers
         self.replicas = [Replica(model) for _ in range(workers - 1)]
+        self.sums = ShardSums(workers)
+        self.batch_norms = batch_norms(model)  # the model's own: linked only while it runs shard 0
+        self.first_link = ShardLink(self.sums, 0)
+        for index, replica in enumerate(self.replicas, start=1):
+            for layer in batch_norms(replica.model):
+                layer.shards = ShardLink(self.sums, index)
         self.blas = ThreadpoolController().select(user_api="blas")
         self.pool: ThreadPoolExecutor | None = None  # while running()
         self.shard_threads = 1
@@ -146,16 +203,22 @@ class DataParallel:
         def forward(model, rows: slice):
             return model.forward_with_cache(x[rows], training=True, logits=loss.from_logits)
 
-        passes = self._on_shards(forward, list(zip(models, shards)))
-        output = np.concatenate([shard_output for shard_output, _ in passes])
-        value, loss_cache = loss.forward(output, y)
-        grad_output = loss.backward(loss_cache)  # dY, over the whole batch
-
         def backward(model, rows: slice, tape) -> None:
             model.backward(grad_output[rows], tape)
 
-        tapes = [tape for _, tape in passes]
-        self._on_shards(backward, list(zip(models, shards, tapes)))
+        self.sums.start(len(x))
+        for layer in self.batch_norms:
+            layer.shards = self.first_link
+        try:
+            passes = self._on_shards(forward, list(zip(models, shards)))
+            output = np.concatenate([shard_output for shard_output, _ in passes])
+            value, loss_cache = loss.forward(output, y)
+            grad_output = loss.backward(loss_cache)  # dY, over the whole batch
+            tapes = [tape for _, tape in passes]
+            self._on_shards(backward, list(zip(models, shards, tapes)))
+        finally:
+            for layer in self.batch_norms:
+                layer.shards = None  # the model alone, as between steps, normalises by itself
         grads = self.model.flat.grads
         for replica in self.replicas:
             grads += replica.grads  # ∇W = Σᵢ backward(dYᵢ)
@@ -171,15 +234,25 @@ class DataParallel:
         with a share of the BLAS threads."""
         errors = np.geterr()
         with self.blas.limit(limits=self.shard_threads):
-            pending = [self.pool.submit(_in_errstate, errors, work, *shard) for shard in shards[1:]]
+            pending = [self.pool.submit(self._shard, errors, work, *shard) for shard in shards[1:]]
             try:
-                first = work(*shards[0])
+                first = self._shard(errors, work, *shards[0])
+            except threading.BrokenBarrierError:  # another shard failed first: its error is the one
+                wait(pending)
+                for job in pending:
+                    if job.exception() and not isinstance(job.exception(), threading.BrokenBarrierError):
+                        raise job.exception() from None
+                raise
             finally:
                 wait(pending)  # even when shard 0 fails: no shard outlives the BLAS limit
             return [first, *(job.result() for job in pending)]
 
-
-def _in_errstate(errors: dict, compute: Callable, *arguments):
-    """``compute(*arguments)`` under ``np.errstate(**errors)``."""
-    with np.errstate(**errors):
-        return compute(*arguments)
+    def _shard(self, errors: dict, compute: Callable, *arguments):
+        """``compute(*arguments)`` under ``np.errstate(**errors)``; a failure breaks the
+        barrier of the shards' sums, so no other shard waits for this one forever."""
+        try:
+            with np.errstate(**errors):
+                return compute(*arguments)
+        except BaseException:
+            self.sums.barrier.abort()
+            raise
