@@ -217,7 +217,8 @@ class FailsOnOneShard(ReLU):
         self.on_calling_thread = on_calling_thread
 
     def forward_with_cache(self, x, *, training=False):
-        if FailsOnOneShard.armed and (threading.current_thread().name == "test-caller") == self.on_calling_thread:
+        calling = threading.current_thread().name == "test-caller"
+        if FailsOnOneShard.armed and calling == self.on_calling_thread:
             raise ValueError("this shard fails")
         return super().forward_with_cache(x, training=training)
 
