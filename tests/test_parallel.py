@@ -15,7 +15,7 @@ from barenet.errors import BarenetError
 from barenet.layers import BatchNorm1D, Dense, Dropout, ReLU
 from barenet.losses import MSE, CrossEntropy, L2Penalty
 from barenet.training import Trainer
-from barenet.training.parallel import DataParallel
+from barenet.training.parallel import DataParallel, batch_norms
 
 
 def small_gpt(rng: int = 0) -> barenet.Sequential:
@@ -197,14 +197,10 @@ def test_split_batch_normalisation_uses_the_whole_batchs_statistics(kind, worker
     np.testing.assert_allclose(split[1], whole[1], rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(split[2], whole[2], rtol=1e-10, atol=1e-13)
     assert np.abs(whole[2]).min() < np.abs(whole[2]).max()
-    for one_pass, shards in zip(walk(whole_model), walk(split_model)):
+    for one_pass, shards in zip(batch_norms(whole_model), batch_norms(split_model)):
         np.testing.assert_allclose(shards.running_mean, one_pass.running_mean, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(shards.running_var, one_pass.running_var, rtol=1e-13)
         assert shards.shards is None  # the model normalises by itself again between steps
-
-
-def walk(model: barenet.Sequential) -> list:
-    return [layer for _, layer in barenet.layers.walk_layers(model.layers) if hasattr(layer, "running_var")]
 
 
 class FailsOnOneShard(ReLU):
@@ -261,4 +257,4 @@ def test_batch_norm_runs_with_workers_resume_bit_identically(tmp_path):
         return Trainer(model, batch_size=16, seed=0, workers=2)
 
     straight = assert_resume_is_bit_identical(trainer, x, y, tmp_path)
-    assert all(layer.shards is None for layer in walk(straight.model))
+    assert all(layer.shards is None for layer in batch_norms(straight.model))
