@@ -116,11 +116,12 @@ def grey_pixels(image: Image.Image) -> np.ndarray:
         return ((values - low) * (255 / (high - low) if high > low else 0.0)).astype(np.float32)
     if not has_alpha(image):
         return np.asarray(image.convert("L"), dtype=np.float32)
-    rgba = image.convert("RGBA")
-    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / 255
-    grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32)
-    if alpha.min() >= 1:
+    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+    grey = np.asarray(rgba.convert("L"), dtype=np.float32)  # 0.299 R + 0.587 G + 0.114 B, alpha aside
+    opacity = np.asarray(rgba.getchannel("A"))
+    if opacity.min() == 255:  # opaque, as a browser's canvas is
         return grey
+    alpha = opacity.astype(np.float32) / 255
     if alpha.sum() == 0:
         raise ValueError("the image is fully transparent")
     ink = float((grey * alpha).sum() / alpha.sum())  # the opaque part is the drawing
@@ -181,7 +182,7 @@ def ink_map(grey: np.ndarray) -> np.ndarray:
     else:  # how much brighter than the background: ink = max(smooth − paper, 0)
         ink = np.maximum(smooth - paper, 0)
     middle = median_of_nonnegative(ink)
-    noise = 1.4826 * median_of_nonnegative(np.abs(ink - middle) if middle else ink)
+    noise = 1.4826 * median_of_nonnegative(np.abs(ink - middle)) if middle else 0.0  # median |ink − 0| = 0
     if noise:  # ink ← max(ink − 3·noise, 0); a clean drawing has none
         np.maximum(np.subtract(ink, NOISE_LEVELS * noise, out=ink), 0, out=ink)
     return ink
