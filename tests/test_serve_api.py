@@ -83,7 +83,8 @@ def test_page_and_its_files_are_served_with_no_outside_sources(server):
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     assert "http://" not in page.text and "https://" not in page.text
-    files = (("/app.js", "text/javascript"), ("/paint.js", "text/javascript"), ("/style.css", "text/css"))
+    files = (("/app.js", "text/javascript"), ("/paint.js", "text/javascript"), ("/png.js", "text/javascript"),
+             ("/style.css", "text/css"))
     for path, kind in files:
         response = server.get(path)
         assert response.status_code == 200 and response.headers["content-type"].startswith(kind)

@@ -8,6 +8,7 @@ Never downloads a browser: it uses /usr/bin/chromium and skips, saying why, with
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
@@ -18,6 +19,8 @@ from browser_helpers import BROWSER_MARKS, launched_browser, lit_pixels, open_pa
 from helpers import DATA_DIR, barenet, cli_environment, mnist_present
 from PIL import Image
 from serve_helpers import load_served, random_cnn
+
+from barenet.runs.images import grey_pixels
 
 pytestmark = [
     *BROWSER_MARKS,
@@ -102,6 +105,42 @@ def test_drawn_digits_are_recognised_and_shown_inside_the_network(page, tmp_path
     screenshot = Path(os.environ.get("BARENET_SCREENSHOT", tmp_path / "serve.png"))
     page.screenshot(path=str(screenshot))
     assert Image.open(screenshot).size == (1500, 1100)
+
+
+def test_the_drawing_is_sent_as_a_grey_png_read_exactly_as_the_canvas_png(page):
+    """png.js's greyscale PNG and the browser's own RGBA PNG of the same canvas give the server
+    the same grey levels: for the drawing as sent, and for every colour (an upload drawn over)."""
+    page.click("#clear")
+    draw(page, *SEVEN)
+    wait_for_last_answer(page)
+    sent = page.evaluate("async () => [...new Uint8Array(await (await requestBody()).body.arrayBuffer())]")
+    assert Image.open(io.BytesIO(bytes(sent))).mode == "L"  # what the page sends (app.js)
+    pngs = page.evaluate("""async () => {
+        const encode = async (blob) => Array.from(new Uint8Array(await blob.arrayBuffer()));
+        const small = document.createElement("canvas");
+        small.width = small.height = 168;
+        small.getContext("2d").drawImage(document.getElementById("draw"), 0, 0, 168, 168);
+        const colours = document.createElement("canvas");
+        colours.width = colours.height = 256;  // 65,536 colours: every red and green, blue mixed in
+        const image = colours.getContext("2d").createImageData(256, 256);
+        for (let i = 0; i < 65536; i++) {
+          image.data.set([i & 255, (i >> 8) & 255, (i * 97 + 13) & 255, 255], 4 * i);
+        }
+        colours.getContext("2d").putImageData(image, 0, 0);
+        const result = [];
+        for (const canvas of [small, colours]) {
+          const rgba = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+          result.push([await encode(await greyPng(canvas)), await encode(rgba)]);
+        }
+        return result;
+    }""")
+    for grey_png, rgba_png in pngs:
+        grey, rgba = (Image.open(io.BytesIO(bytes(data))) for data in (grey_png, rgba_png))
+        assert (grey.mode, rgba.mode) == ("L", "RGBA")
+        assert np.array_equal(grey_pixels(grey), grey_pixels(rgba))
+    (drawing, drawing_rgba), (colours, _) = pngs
+    assert len(drawing) < len(drawing_rgba) / 2  # and a smaller upload
+    assert len(np.unique(grey_pixels(Image.open(io.BytesIO(bytes(colours)))))) > 250  # nearly every level
 
 
 def test_clear_resets_and_undo_removes_the_last_stroke(page):

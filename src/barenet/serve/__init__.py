@@ -13,6 +13,6 @@ imports this package (to register ``serve``), and importing it imports no web fr
     text_inputs.py  its JSON requests, checked against the vocabulary and the limits
     command.py   the options of ``barenet serve`` (add_arguments) and the command (run), which
                  imports the web framework only when it runs
-    static/      the pages (digits: index.html, paint.js, app.js; text: text.html, text.js):
+    static/      the pages (digits: index.html, paint.js, png.js, app.js; text: text.html, text.js):
                  plain HTML, CSS and JavaScript, no build step, no CDN
 """

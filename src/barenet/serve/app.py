@@ -1,6 +1,6 @@
 """The web application: the page, the JSON API, and the limits every request is held to.
 
-    GET  /                 the page (index.html, paint.js, app.js, style.css, served from memory)
+    GET  /                 the page (index.html, paint.js, png.js, app.js, style.css, from memory)
     GET  /api/model        architecture summary, input shape, class names, limits
     POST /api/predict      an image or 784 numbers -> classes, probabilities, the 28x28 input,
                            and a warning when its ink is unlike the training images'
@@ -40,6 +40,7 @@ from .text_app import TEXT_ENDPOINTS, TEXT_STATIC_FILES, describe_text, text_rou
 STATIC_FILES = {  # URL path: (file in static/, media type); nothing else on disk is ever served
     "/": ("index.html", "text/html"),
     "/paint.js": ("paint.js", "text/javascript"),
+    "/png.js": ("png.js", "text/javascript"),
     "/app.js": ("app.js", "text/javascript"),
     "/style.css": ("style.css", "text/css"),
 }

@@ -1,7 +1,8 @@
 // barenet serve: draw, send the drawing to /api/explain, show what comes back.
 // Plain JavaScript, no libraries. The server does all the preprocessing (barenet's MNIST
 // recipe) and returns the 28x28 image the network saw, which the page shows as it is.
-// The pictures (pixel images in a colour map, the line charts) are drawn by paint.js, loaded first.
+// The pictures (pixel images in a colour map, the line charts) are drawn by paint.js, and the
+// drawing is sent as a greyscale PNG made by png.js; both are loaded first.
 "use strict";
 
 const UPDATE_MS = 120;     // while the pen moves, ask the network at most this often
@@ -113,8 +114,7 @@ async function requestBody() {
   const small = document.createElement("canvas");
   small.width = small.height = SEND_SIDE;
   small.getContext("2d").drawImage(drawCanvas, 0, 0, SEND_SIDE, SEND_SIDE);
-  const blob = await new Promise((resolve) => small.toBlob(resolve, "image/png"));
-  return { body: blob, headers: { "Content-Type": "image/png" } };
+  return { body: await greyPng(small), headers: { "Content-Type": "image/png" } };  // png.js
 }
 
 async function askNetwork() {
