@@ -15,7 +15,6 @@ not depend on what was learned.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from PIL import Image, ImageDraw
+from bench_image_preprocessing import drawing_png
 
 import barenet
 from barenet import layers
@@ -52,17 +51,6 @@ def build_models(folder: Path) -> dict[str, Path]:
     for index, (name, model) in enumerate(models.items()):
         paths[name] = model.save(folder / f"model{index}.npz")
     return paths
-
-
-def drawing_png() -> bytes:
-    """A "7" drawn on the page's 336x336 white canvas, sent at half size as the page sends it."""
-    image = Image.new("L", (336, 336), 255)
-    pen = ImageDraw.Draw(image)
-    pen.line([(90, 80), (250, 80), (200, 160), (150, 285)], fill=0, width=24, joint="curve")
-    image = image.resize((168, 168), Image.Resampling.BILINEAR)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def start_server(model: Path) -> tuple[subprocess.Popen, str]:
@@ -129,7 +117,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="repeat the requests on the same server, "
                         "printing the memory after each round (does it level off?)")
     args = parser.parse_args()
-    body, kind = drawing_png(), "image/png"
+    body, kind = drawing_png(168), "image/png"  # as the page sends it
     if args.body == "json":  # the same drawing, prepared the MNIST way: the server skips the preprocessing
         row = digit_from_image(body).image.reshape(-1)
         body, kind = json.dumps(row.tolist()).encode(), "application/json"

@@ -92,15 +92,17 @@ def spread(values: Sequence[float], digits: int = 2) -> str:
 def timing_table(timings: Timings, reference: str = "barenet", digits: int = 3,
                  extra: dict[str, dict[str, str]] | None = None,
                  compare: Collection[str] | None = None,
-                 pairs: Sequence[tuple[str, str]] | None = None) -> list[str]:
+                 pairs: Sequence[tuple[str, str]] | None = None, unit: str = "s") -> list[str]:
     """The one table format: a row per contender, then the paired ratios against ``reference``
     (of every other contender, or of those in ``compare``), or ``numerator ÷ denominator`` for
     each of ``pairs``.
 
-    ``extra`` adds columns: ``{column title: {contender: text}}``."""
+    ``extra`` adds columns: ``{column title: {contender: text}}``; ``unit`` names what the
+    timings count (seconds a round, unless the caller scaled them)."""
     extra = extra or {}
     titles = "".join(f" {title} |" for title in extra)
-    lines = [f"| contender | median s | min s | max s | CPU s (median) | CPU ÷ wall |{titles}",
+    columns = f"median {unit} | min {unit} | max {unit} | CPU {unit} (median)"
+    lines = [f"| contender | {columns} | CPU ÷ wall |{titles}",
              "|---|---|---|---|---|---|" + "---|" * len(extra)]
     for name, wall in timings.wall.items():
         busy = statistics.median(c / w for c, w in zip(timings.cpu[name], wall))
