@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import math
 import os
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -139,8 +141,23 @@ def test_the_drawing_is_sent_as_a_grey_png_read_exactly_as_the_canvas_png(page):
         assert (grey.mode, rgba.mode) == ("L", "RGBA")
         assert np.array_equal(grey_pixels(grey), grey_pixels(rgba))
     (drawing, drawing_rgba), (colours, _) = pngs
+    assert png_chunks(bytes(drawing)) == ["IHDR", "IDAT", "IEND"]
     assert len(drawing) < len(drawing_rgba) / 2  # and a smaller upload
     assert len(np.unique(grey_pixels(Image.open(io.BytesIO(bytes(colours)))))) > 250  # nearly every level
+
+
+def png_chunks(data: bytes) -> list[str]:
+    """The chunk types of a PNG file, each chunk's CRC-32 checked."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    types, position = [], 8
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        body = data[position + 4 : position + 8 + length]  # the type and the data
+        (crc,) = struct.unpack(">I", data[position + 8 + length : position + 12 + length])
+        assert crc == zlib.crc32(body)
+        types.append(body[:4].decode())
+        position += 12 + length
+    return types
 
 
 def test_clear_resets_and_undo_removes_the_last_stroke(page):

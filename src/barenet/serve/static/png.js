@@ -37,8 +37,9 @@ async function greyPng(canvas) {
   const rows = new Uint8Array(height * (width + 1));  // filter byte 0, then the row's grey levels
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const i = 4 * (y * width + x);
-      rows[y * (width + 1) + 1 + x] = (19595 * rgba[i] + 38470 * rgba[i + 1] + 7471 * rgba[i + 2] + 0x8000) >>> 16;
+      const i = 4 * (y * width + x);  // the pixel's red, green, blue, alpha
+      const luma = 19595 * rgba[i] + 38470 * rgba[i + 1] + 7471 * rgba[i + 2];  // in units of 1/65536
+      rows[y * (width + 1) + 1 + x] = (luma + 0x8000) >>> 16;  // rounded to a whole grey level
     }
   }
   const zlib = new Blob([rows]).stream().pipeThrough(new CompressionStream("deflate"));
@@ -47,7 +48,7 @@ async function greyPng(canvas) {
   view.setUint32(0, width);
   view.setUint32(4, height);
   header.set([8, 0, 0, 0, 0], 8);  // 8 bits a pixel, greyscale, deflate, filter set 0, not interlaced
-  const chunks = [pngChunk("IHDR", header), pngChunk("IDAT", new Uint8Array(await new Response(zlib).arrayBuffer())),
-    pngChunk("IEND", new Uint8Array(0))];
+  const deflated = new Uint8Array(await new Response(zlib).arrayBuffer());
+  const chunks = [pngChunk("IHDR", header), pngChunk("IDAT", deflated), pngChunk("IEND", new Uint8Array(0))];
   return new Blob([new Uint8Array(PNG_SIGNATURE), ...chunks], { type: "image/png" });
 }
