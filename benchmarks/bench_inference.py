@@ -26,8 +26,8 @@ probabilities within 1e-4.
 Each round, every contender predicts its images in calls of the batch size; the number of
 calls is set once so that barenet's round takes about ``--round-seconds``, and the harness
 interleaves the rounds (see ``harness.py``). At batch 1 the table adds ``barenet serve``'s
-reading of a drawing, the 336×336 PNG of ``bench_image_preprocessing.py`` to the 28×28 the
-network sees (``digit_from_image``: decode, ink, crop, scale, centre), the step before the
+reading of a drawing, the page's 168×168 greyscale PNG of ``bench_image_preprocessing.py``, to
+the 28×28 the network sees (``digit_from_image``: decode, ink, crop, scale, centre), the step before the
 network for every drawn digit.
 """
 
@@ -53,7 +53,7 @@ import barenet
 from barenet.layers import BatchNorm1D, BatchNorm2D
 from barenet.serve.inputs import digit_from_image
 
-PREPROCESSING = "serve: read a 336×336 PNG drawing"
+PREPROCESSING = "serve: read the page's 168×168 PNG drawing"
 FORWARD = "barenet forward, one call"
 
 
@@ -149,7 +149,7 @@ def time_batch(name: str, model: barenet.Sequential, torch_predict, x: np.ndarra
     if size > model.prediction_batch_size():
         contenders.append(Predictor(FORWARD, model.forward, batches))
     if size == 1:
-        png = drawing_png(336)
+        png = drawing_png(168)
         reads = calls_for(digit_from_image, png, args.round_seconds)
         contenders.append(Predictor(PREPROCESSING, digit_from_image, [png] * reads, reads))
     print(f"{name}, batch {size}: {calls} calls per round", file=sys.stderr)
