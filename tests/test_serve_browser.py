@@ -117,6 +117,14 @@ def test_the_drawing_is_sent_as_a_grey_png_read_exactly_as_the_canvas_png(page):
     wait_for_last_answer(page)
     sent = page.evaluate("async () => [...new Uint8Array(await (await requestBody()).body.arrayBuffer())]")
     assert Image.open(io.BytesIO(bytes(sent))).mode == "L"  # what the page sends (app.js)
+    older = page.evaluate("""async () => {  // a browser without CompressionStream sends toBlob's RGBA PNG
+        const kept = window.CompressionStream;
+        delete window.CompressionStream;
+        try { return [...new Uint8Array(await (await requestBody()).body.arrayBuffer())]; }
+        finally { window.CompressionStream = kept; }
+    }""")
+    sent, older = (Image.open(io.BytesIO(bytes(data))) for data in (sent, older))
+    assert older.mode == "RGBA" and np.array_equal(grey_pixels(older), grey_pixels(sent))
     pngs = page.evaluate("""async () => {
         const encode = async (blob) => Array.from(new Uint8Array(await blob.arrayBuffer()));
         const small = document.createElement("canvas");

@@ -114,7 +114,9 @@ async function requestBody() {
   const small = document.createElement("canvas");
   small.width = small.height = SEND_SIDE;
   small.getContext("2d").drawImage(drawCanvas, 0, 0, SEND_SIDE, SEND_SIDE);
-  return { body: await greyPng(small), headers: { "Content-Type": "image/png" } };  // png.js
+  const blob = typeof CompressionStream === "function" ? await greyPng(small)  // png.js: one byte a pixel
+    : await new Promise((resolve) => small.toBlob(resolve, "image/png"));  // an older browser: RGBA
+  return { body: blob, headers: { "Content-Type": "image/png" } };
 }
 
 async function askNetwork() {
