@@ -26,9 +26,9 @@ probabilities within 1e-4.
 Each round, every contender predicts its images in calls of the batch size; the number of
 calls is set once so that barenet's round takes about ``--round-seconds``, and the harness
 interleaves the rounds (see ``harness.py``). At batch 1 the table adds ``barenet serve``'s
-reading of a drawing, the page's 168×168 greyscale PNG of ``bench_image_preprocessing.py``, to
-the 28×28 the network sees (``digit_from_image``: decode, ink, crop, scale, centre), the step before the
-network for every drawn digit.
+reading of a drawing, the page's 168×168 greyscale PNG of ``bench_image_preprocessing.py``,
+to the 28×28 the network sees (``digit_from_image``: decode, ink, crop, scale, centre), the
+step before the network for every drawn digit.
 """
 
 from __future__ import annotations
