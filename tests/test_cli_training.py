@@ -9,6 +9,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 from helpers import (
     assert_clean_error,
     assert_same_arrays,
@@ -37,8 +38,35 @@ def test_resume_gives_the_uninterrupted_run_bit_for_bit(tmp_path):
     assert printed_test_line(resumed.stdout) == printed_test_line(whole.stdout)
 
 
-def test_a_run_with_two_workers_records_them_and_resumes_bit_for_bit(tmp_path):
+BATCH_NORM_STACK = """
+[[layers]]
+type = "Dense"
+in_features = 2
+out_features = 32
+
+[[layers]]
+type = "BatchNorm1D"
+num_features = 32
+
+[[layers]]
+type = "ReLU"
+
+[[layers]]
+type = "Dense"
+in_features = 32
+out_features = 3
+
+[[layers]]
+type = "Softmax"
+"""
+
+
+@pytest.mark.parametrize("stack", ["mlp", "batch norm"])  # batch norm: the halves exchange their sums
+def test_a_run_with_two_workers_records_them_and_resumes_bit_for_bit(tmp_path, stack):
     two = (*SPIRALS, "--workers", 2)
+    if stack == "batch norm":
+        (tmp_path / "stack.toml").write_text(BATCH_NORM_STACK)
+        two = (*two, "--config", "stack.toml")
     whole = barenet("train", *two, "--epochs", 3, "--out", "whole", cwd=tmp_path)
     half = barenet("train", *two, "--epochs", 1, "--out", "half", cwd=tmp_path)
     assert whole.returncode == 0 and half.returncode == 0, whole.stderr + half.stderr
