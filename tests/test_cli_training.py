@@ -38,26 +38,13 @@ def test_resume_gives_the_uninterrupted_run_bit_for_bit(tmp_path):
     assert printed_test_line(resumed.stdout) == printed_test_line(whole.stdout)
 
 
-BATCH_NORM_STACK = """
-[[layers]]
-type = "Dense"
-in_features = 2
-out_features = 32
-
-[[layers]]
-type = "BatchNorm1D"
-num_features = 32
-
-[[layers]]
-type = "ReLU"
-
-[[layers]]
-type = "Dense"
-in_features = 32
-out_features = 3
-
-[[layers]]
-type = "Softmax"
+BATCH_NORM_STACK = """layers = [
+    { type = "Dense", in_features = 2, out_features = 32 },
+    { type = "BatchNorm1D", num_features = 32 },
+    { type = "ReLU" },
+    { type = "Dense", in_features = 32, out_features = 3 },
+    { type = "Softmax" },
+]
 """
 
 
