@@ -1,6 +1,7 @@
 """Element-wise work done block by block (barenet.blocks) gives the values of the whole-array
 formulas: bit for bit in the layers (GELU, and batch norm by groups of channels), to round-off
-against the paper's Adam; on arrays that span several blocks and end in a partial one."""
+against the paper's Adam; on arrays that span several blocks and end in a partial one (the
+tests set a block of SMALL_BLOCK elements, whatever the default)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,13 @@ from barenet.optim import Adam
 from barenet.optim_plain import PlainAdam
 from barenet.parameter import Parameter
 
-SEVERAL_BLOCKS = (5, 7, 3001)  # 105,035 elements: three whole blocks and a partial one
+SMALL_BLOCK = 32_768
+SEVERAL_BLOCKS = (5, 7, 3001)  # 105,035 elements: three whole small blocks and a partial one
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(barenet.blocks, "BLOCK_SIZE", SMALL_BLOCK)
 
 
 @pytest.mark.parametrize("size", [0, 1, BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE + 1, 3 * BLOCK_SIZE + 5])
@@ -32,9 +39,10 @@ def test_the_blocks_cover_every_index_once_in_order(size: int) -> None:
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])
-def test_gelu_by_blocks_is_the_whole_array_formula_bit_for_bit(approximate: str) -> None:
+def test_gelu_by_blocks_is_the_whole_array_formula_bit_for_bit(small_blocks, approximate: str) -> None:
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(SEVERAL_BLOCKS) * 3).astype(np.float32)
+    assert len(list(cache_blocks(x.size))) == 4
     grad_output = rng.standard_normal(SEVERAL_BLOCKS).astype(np.float32)
     gelu = GELU(approximate)
     output, cache = gelu.forward_with_cache(x)
@@ -44,15 +52,16 @@ def test_gelu_by_blocks_is_the_whole_array_formula_bit_for_bit(approximate: str)
     assert np.array_equal(gelu.backward(grad_output, cache), gelu.slope(x, phi) * grad_output)
 
 
-def test_exact_gelu_by_blocks_in_float64_is_x_times_the_normal_cdf() -> None:
+def test_exact_gelu_by_blocks_in_float64_is_x_times_the_normal_cdf(small_blocks) -> None:
     x = np.random.default_rng(1).standard_normal(SEVERAL_BLOCKS) * 3
     expected = np.array([value * 0.5 * (1 + math.erf(value / math.sqrt(2))) for value in x.ravel()])
     np.testing.assert_allclose(GELU().forward(x).ravel(), expected, rtol=1e-14, atol=1e-15)
 
 
-def test_adam_by_blocks_gives_the_weights_of_the_papers_adam() -> None:
+def test_adam_by_blocks_gives_the_weights_of_the_papers_adam(small_blocks) -> None:
     rng = np.random.default_rng(2)
     shapes = [(300, 250), (7,), (2, 3, 4000)]  # 99,007 parameters in one flat buffer: four blocks
+    assert len(list(cache_blocks(sum(math.prod(shape) for shape in shapes)))) == 4
     values = [rng.standard_normal(shape) for shape in shapes]
     fast_parameters = [Parameter(value.copy(), f"p{i}") for i, value in enumerate(values)]
     plain_parameters = [Parameter(value.copy(), f"p{i}") for i, value in enumerate(values)]
