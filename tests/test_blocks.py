@@ -1,7 +1,7 @@
 """Element-wise work done block by block (barenet.blocks) gives the values of the whole-array
 formulas: bit for bit in the layers (GELU, and batch norm by groups of channels), to round-off
 against the paper's Adam; on arrays that span several blocks and end in a partial one (the
-tests set a block of SMALL_BLOCK elements, whatever the default)."""
+GELU and Adam tests set a block of SMALL_BLOCK elements, whatever the default)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ def test_gelu_by_blocks_is_the_whole_array_formula_bit_for_bit(small_blocks, app
 
 def test_exact_gelu_by_blocks_in_float64_is_x_times_the_normal_cdf(small_blocks) -> None:
     x = np.random.default_rng(1).standard_normal(SEVERAL_BLOCKS) * 3
+    assert len(list(cache_blocks(x.size))) == 4
     expected = np.array([value * 0.5 * (1 + math.erf(value / math.sqrt(2))) for value in x.ravel()])
     np.testing.assert_allclose(GELU().forward(x).ravel(), expected, rtol=1e-14, atol=1e-15)
 

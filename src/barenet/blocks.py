@@ -21,13 +21,14 @@ import numpy as np
 BLOCK_SIZE = 262_144
 """The length of a block, 1 MiB of float32: the five or six arrays a pass touches (5-6 MiB of
 blocks) stay together in the last-level cache, and each NumPy call has enough work that its
-fixed cost (about a microsecond) hardly counts. The best size depends on the processor's
-caches, and ``benchmarks/bench_blocks.py`` measures it. On a 2-core AMD EPYC (1 MiB of L2 a
-core, 32 MiB of L3 shared) this size beat L2-sized blocks of 32,768 (Adam's step 7-19 %
-faster over five runs, GELU's 3-13 % in nine of ten); whole arrays were as fast up to a
-million weights (on the GPT's 818,241, Adam 4-16 % faster) but 1.5 times slower on 6,000,000.
-On a 2-core Intel Xeon the blocks of 32,768 were the faster: set ``barenet.blocks.BLOCK_SIZE
-= 32_768`` there. Any size gives the same values, bit for bit."""
+fixed cost hardly counts. The best size depends on the processor's caches, and
+``benchmarks/bench_blocks.py`` measures it. On a 2-core AMD EPYC (1 MiB of L2 a core, 32 MiB
+of L3 shared) this size beat L2-sized blocks of 32,768 (Adam's step 7-19 % faster over five
+runs, GELU's 3-13 % in nine of ten); whole arrays were as fast or faster up to about a
+million elements (Adam on the GPT's 818,241 weights 4-16 %, GELU 2-11 %) but took half as
+long again on 6,000,000. On a 2-core Intel Xeon, blocks of 32,768 beat whole arrays (the
+GPT's Adam step in 0.64 of the time); that machine never ran 262,144. Any size gives the
+same values, bit for bit."""
 
 
 def cache_blocks(size: int, block_size: int | None = None) -> Iterator[slice]:
